@@ -1,0 +1,80 @@
+"""Every error ctxchunk raises on purpose.
+
+Each one derives from :class:`CtxChunkError`, so ``except CtxChunkError`` catches them all,
+and also from the built-in exception it resembles, so code that already catches
+``ValueError`` or ``TypeError`` keeps working::
+
+    CtxChunkError(Exception)
+    ├── InvalidArgumentError(CtxChunkError, ValueError)   an argument's value is out of range
+    │   ├── SplitError                                     text cannot be cut within the bound
+    │   ├── BudgetError                                    a window budget cannot be honoured
+    │   ├── TranscriptError                                a turn of a transcript is malformed
+    │   ├── DocumentError                                  a document cannot be read
+    │   └── SessionLogError                                a session log line is malformed
+    ├── InvalidTypeError(CtxChunkError, TypeError)         an argument has the wrong type
+    ├── UnknownTokenizerError(CtxChunkError, LookupError)  no such encoding or model name
+    ├── EncodingError(CtxChunkError, ValueError)           text that cannot be tokenized
+    └── TokenizerDataError(CtxChunkError, RuntimeError)    BPE data missing or corrupt
+
+Messages name the argument and the offending value, and say how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BudgetError",
+    "CtxChunkError",
+    "DocumentError",
+    "EncodingError",
+    "InvalidArgumentError",
+    "InvalidTypeError",
+    "SessionLogError",
+    "SplitError",
+    "TokenizerDataError",
+    "TranscriptError",
+    "UnknownTokenizerError",
+]
+
+
+class CtxChunkError(Exception):
+    """Root of every error ctxchunk raises on purpose."""
+
+
+class InvalidArgumentError(CtxChunkError, ValueError):
+    """An argument has the right type but a value ctxchunk cannot use."""
+
+
+class InvalidTypeError(CtxChunkError, TypeError):
+    """An argument has a type ctxchunk does not accept."""
+
+
+class UnknownTokenizerError(CtxChunkError, LookupError):
+    """A tokenizer was asked for by an encoding or model name ctxchunk does not know."""
+
+
+class EncodingError(CtxChunkError, ValueError):
+    """Text cannot be tokenized, for example because it holds a lone surrogate."""
+
+
+class TokenizerDataError(CtxChunkError, RuntimeError):
+    """The BPE data for an encoding is missing or does not match its published hash."""
+
+
+class SplitError(InvalidArgumentError):
+    """Text cannot be cut into pieces within the requested token bound."""
+
+
+class BudgetError(InvalidArgumentError):
+    """A token budget is invalid, or content cannot be made to fit it."""
+
+
+class TranscriptError(InvalidArgumentError):
+    """A transcript turn is malformed; the message names the turn's index."""
+
+
+class DocumentError(InvalidArgumentError):
+    """A document cannot be decoded or reduced to readable content."""
+
+
+class SessionLogError(InvalidArgumentError):
+    """A session log line is malformed; the message names the line number."""
