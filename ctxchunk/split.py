@@ -1,0 +1,530 @@
+"""Token-bounded, boundary-aware, lossless splitting of text.
+
+:func:`split_text` cuts a text into :class:`Piece` objects of at most ``max_tokens``
+tokens each, counted exactly, whose concatenation is the text.
+
+How it works:
+
+1. The text is cut at its highest boundaries first: blank lines, the line before a
+   Markdown heading, and the edges of fenced code blocks and tables (level 0). A span
+   that may be over the bound is cut again at the next level down: line breaks,
+   sentence ends, clause punctuation, whitespace, and last of all token boundaries
+   that are also grapheme-cluster boundaries. Each resulting span (an *atom*) is
+   tokenized once and fits the bound.
+2. Atoms are packed greedily into pieces. When the next atom does not fit, the piece
+   ends at the highest-level boundary among those that leave it at least half full;
+   among equals, the latest. If no boundary leaves it half full, it ends at the
+   highest-level boundary of all.
+3. Counts are exact without tokenizing twice: with ``o200k_base`` and ``cl100k_base``,
+   a cut between a non-space and a space, or after a line break before a non-space,
+   is also a cut in tiktoken's own pre-tokenization, so the tokens of the two sides
+   add up. A piece holding any other kind of join is recounted, and shrunk if the
+   recount is over the bound.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from itertools import accumulate
+
+import attrs
+import regex
+
+from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError, SplitError
+from ctxchunk.tokens import TiktokenTokenizer, Tokenizer, get_tokenizer
+
+__all__ = ["DEFAULT_MAX_TOKENS", "Level", "Piece", "split_text"]
+
+DEFAULT_MAX_TOKENS = 2000
+"""The default bound: big enough to carry a paragraph or a page section whole, small
+enough that one chunk evicts only a sliver of a 16,000-token window."""
+
+
+class Level:
+    """Boundary levels, best first. A lower number is a stronger boundary."""
+
+    PARAGRAPH = 0
+    LINE = 1
+    SENTENCE = 2
+    CLAUSE = 3
+    WORD = 4
+    GRAPHEME = 5
+
+
+@attrs.frozen(slots=True)
+class Piece:
+    """A slice of the source text.
+
+    Invariants: ``source[start:end] == text``; ``tokens`` is the exact token count of
+    ``text``; ``1 <= tokens <= max_tokens`` for the bound it was cut with.
+    """
+
+    text: str
+    start: int
+    end: int
+    tokens: int
+
+
+# The White_Space property: what ``\s`` means to tiktoken's pre-tokenizer (and to the
+# regex module). Python's str.isspace() differs on U+001C..U+001F.
+_WHITE_SPACE = frozenset(
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_LINE_END = frozenset("\r\n")
+
+# Encodings whose pre-tokenizer patterns were checked for the two join rules in
+# ``_additive_join`` (tests/test_split.py checks them again on random text).
+_ADDITIVE_ENCODINGS = frozenset({"o200k_base", "cl100k_base"})
+
+_BLANK_OR_HEADING = regex.compile(r"\n(?:[ \t]*\n)+|\n(?=\#{1,6}(?:[ \t]|$))")
+_FENCE_LINE = regex.compile(r"^[ \t]{0,3}(`{3,}|~{3,})([^\n]*)$", regex.MULTILINE)
+_TABLE_BLOCK = regex.compile(r"(?:^[ \t]*\|[^\n]*(?:\n|$)){2,}", regex.MULTILINE)
+_LINE_BREAK = regex.compile(r"\r\n|\r|\n")
+# Latin-style sentence and clause marks end a unit only before whitespace ("3.14" and
+# "e.g." followed by a letter stay whole); the cut goes before the whitespace, which
+# then leads the next piece, as tiktoken attaches it to the next word anyway.
+_SENTENCE_END = regex.compile(
+    r"[.!?…‽⁇⁈⁉]+[\"'”’»)\]]*(?=[^\S\r\n])|[。！？｡।॥۔؟።᙮]+[」』）\"'”’»)\]]*"
+)
+_CLAUSE_END = regex.compile(
+    r"[,;:]+[\"'”’»)\]]*(?=[^\S\r\n])|[，；：、]+|—|–(?=[^\S\r\n])"
+)
+_WORD_GAP = regex.compile(r"(?<=\S)\s+")
+# A line that opens a structure: a list item, quote, table row, heading, indented
+# code, or a speaker label ("Alice: ...", "[00:12] ...").
+_STRUCTURED_LINE = regex.compile(
+    r"[ \t]|[-*+•>|#]|\d{1,3}[.)][ \t]|\[|[^\s:]{1,32}:[ \t]"
+)
+_CLUSTER = regex.compile(r"\X", regex.DOTALL)
+# Characters whose grapheme break depends on more than their neighbour: regional
+# indicators pair up, ZWJ sequences join pictographs, and marks extend what precedes.
+_CONTEXTUAL = regex.compile(
+    r"[\p{Regional_Indicator}\p{Extended_Pictographic}\u200d"
+    r"\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=SpacingMark}"
+    r"\p{Grapheme_Cluster_Break=Prepend}]"
+)
+_CONTINUATION_BYTES = bytes(range(0x80, 0xC0))
+
+# Spans longer than this many characters per token of the bound are cut at the next
+# level before being tokenized: prose runs about 4 characters a token, so such a span
+# is almost surely over the bound and tokenizing it whole would be wasted work.
+_CHARS_PER_TOKEN_LIMIT = 4
+
+
+def split_text(
+    text: str,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    *,
+    tokenizer: str | Tokenizer | None = None,
+) -> list[Piece]:
+    r"""Split ``text`` into lossless pieces of at most ``max_tokens`` tokens.
+
+    Pieces end at the best boundary available (see the module docs for the rule):
+    blank lines and headings, then line breaks, sentence ends, clause punctuation,
+    whitespace and, only for text with none of those, token boundaries. Fenced code
+    blocks and tables stay whole unless one alone is over the bound. No piece ends
+    inside a UTF-8 character or, unless one grapheme cluster alone is over the bound,
+    inside a grapheme cluster.
+
+    Args:
+        text: The text to split.
+        max_tokens: The most tokens a piece may hold, at least 1.
+        tokenizer: An encoding or model name, or a :class:`~ctxchunk.tokens.Tokenizer`;
+            ``o200k_base`` by default.
+
+    Returns:
+        The pieces in order; ``[]`` for empty text.
+
+    Raises:
+        InvalidTypeError: ``text`` is not a ``str`` or ``max_tokens`` not an ``int``.
+        InvalidArgumentError: ``max_tokens`` is below 1.
+        SplitError: a single character needs more than ``max_tokens`` tokens.
+        EncodingError: ``text`` holds a lone surrogate.
+
+    >>> [p.text for p in split_text("One paragraph.\n\nAnother one.", max_tokens=4)]
+    ['One paragraph.\n\n', 'Another one.']
+    """
+    if not isinstance(text, str):
+        raise InvalidTypeError(
+            f"text must be a str, got {type(text).__name__}: {text!r:.80}"
+        )
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        raise InvalidTypeError(
+            f"max_tokens must be an int, got {type(max_tokens).__name__}: "
+            f"{max_tokens!r}"
+        )
+    if max_tokens < 1:
+        raise InvalidArgumentError(f"max_tokens={max_tokens} must be at least 1")
+    tok = get_tokenizer(tokenizer)
+    if not text:
+        return []
+    return _Splitter(text, max_tokens, tok).run()
+
+
+def _additive_join(text: str, at: int) -> bool:
+    r"""Whether tokens of ``text[:at]`` and ``text[at:]`` add up to those of ``text``.
+
+    True for the o200k_base and cl100k_base patterns when the cut falls between a
+    non-space and a space that is not a line end (no pattern continues a match from a
+    non-space into a space), or after the last line end of a whitespace run, unless
+    ``/`` follows at once (the patterns that take line ends end with one, and in
+    o200k a ``[
+    /]*`` after punctuation can go on into a ``/``). Either way the
+    match that ends at the cut ends there whether or not the text goes on, and
+    matching restarts at the cut alike. A run of 64 spaces or more is not looked
+    through (taken as not additive).
+    """
+    before, after = text[at - 1], text[at]
+    if before in _LINE_END:
+        if after == "/":
+            return False
+        for char in text[at : at + 64]:
+            if char not in _WHITE_SPACE:
+                return True
+            if char in _LINE_END:
+                return False
+        return False
+    return (
+        before not in _WHITE_SPACE and after in _WHITE_SPACE and after not in _LINE_END
+    )
+
+
+def _is_grapheme_boundary(text: str, at: int, origin: int) -> bool:
+    """Whether ``at`` is a grapheme-cluster boundary, given that ``origin`` is one."""
+    if at <= origin or at >= len(text):
+        return True
+    before, after = text[at - 1], text[at]
+    if before < "\x7f" and after < "\x7f":
+        return not (before == "\r" and after == "\n")
+    if _CONTEXTUAL.match(before) or _CONTEXTUAL.match(after):
+        for match in _CLUSTER.finditer(text, origin, at + 1):
+            if match.end() >= at:
+                return int(match.end()) == at
+        return True
+    return len(_CLUSTER.findall(before + after)) == 2
+
+
+def _grapheme_floor(text: str, origin: int, at: int) -> int:
+    """The last grapheme-cluster boundary in ``(origin, at]``, or ``origin`` if none."""
+    if _is_grapheme_boundary(text, at, origin):
+        return at
+    best = origin
+    for match in _CLUSTER.finditer(text, origin, at + 1):
+        if match.end() > at:
+            break
+        best = match.end()
+    return best
+
+
+class _Atoms:
+    """Spans that each fit the bound, in order, as parallel lists.
+
+    Atom ``i`` spans ``[ends[i - 1], ends[i])`` (the first starts at 0) and holds
+    ``counts[i]`` tokens; ``levels[i]`` is the level of the boundary at its end and
+    ``joins[i]`` whether token counts add up across it; ``inner[i]`` is the level it
+    can be cut at again if packing needs to open it.
+    """
+
+    __slots__ = ("counts", "ends", "inner", "joins", "levels")
+
+    def __init__(self) -> None:
+        self.ends: list[int] = []
+        self.counts: list[int] = []
+        self.levels: list[int] = []
+        self.joins: list[bool] = []
+        self.inner: list[int] = []
+
+    def splice(self, k: int, other: _Atoms) -> None:
+        """Put ``other``'s atoms in place of atom ``k``."""
+        self.ends[k : k + 1] = other.ends
+        self.counts[k : k + 1] = other.counts
+        self.levels[k : k + 1] = other.levels
+        self.joins[k : k + 1] = other.joins
+        self.inner[k : k + 1] = other.inner
+
+
+class _Splitter:
+    """One run of :func:`split_text`; holds the text and the atoms found so far."""
+
+    def __init__(self, text: str, max_tokens: int, tokenizer: Tokenizer) -> None:
+        self.text = text
+        self.max = max_tokens
+        self.tokenizer = tokenizer
+        self.count: Callable[[str], int] = tokenizer.count
+        self.additive = (
+            isinstance(tokenizer, TiktokenTokenizer)
+            and tokenizer.name in _ADDITIVE_ENCODINGS
+        )
+        self.char_limit = max_tokens * _CHARS_PER_TOKEN_LIMIT
+        self.atoms = _Atoms()
+        # Code fences and tables: packing never opens these to fill a piece.
+        self.blocks: set[tuple[int, int]] = set()
+
+    def run(self) -> list[Piece]:
+        text = self.text
+        if len(text) <= self.char_limit:
+            tokens = self.count(text)
+            if tokens <= self.max:
+                return [Piece(text, 0, len(text), tokens)]
+        self._descend(0, len(text), Level.PARAGRAPH, Level.PARAGRAPH, self.atoms)
+        return self._pack()
+
+    # -- finding atoms ---------------------------------------------------------------
+
+    def _cuts(self, start: int, end: int, level: int) -> list[int]:
+        text = self.text
+        if level == Level.PARAGRAPH:
+            return self._paragraph_cuts(start, end)
+        if level == Level.LINE:
+            cuts = [
+                m.end()
+                for m in _LINE_BREAK.finditer(text, start, end)
+                if not _soft_wrap(text, m.start(), m.end())
+            ]
+        elif level == Level.SENTENCE:
+            cuts = [m.end() for m in _SENTENCE_END.finditer(text, start, end)]
+        elif level == Level.CLAUSE:
+            cuts = [m.end() for m in _CLAUSE_END.finditer(text, start, end)]
+        else:
+            cuts = [_word_cut(m) for m in _WORD_GAP.finditer(text, start, end)]
+        # Leading and trailing whitespace stays with the span's text rather than
+        # becoming atoms of its own.
+        span = text[start:end]
+        low = start + len(span) - len(span.lstrip())
+        high = start + len(span.rstrip())
+        return [
+            cut
+            for cut in cuts
+            if low < cut < high and _is_grapheme_boundary(text, cut, start)
+        ]
+
+    def _paragraph_cuts(self, start: int, end: int) -> list[int]:
+        text = self.text
+        cuts = [m.end() for m in _BLANK_OR_HEADING.finditer(text, start, end)]
+        blocks = sorted(self._blocks(start, end))
+        self.blocks.update(blocks)
+        if blocks:
+            starts = [a for a, _ in blocks]
+
+            def inside(cut: int) -> bool:
+                i = bisect.bisect_left(starts, cut) - 1
+                return i >= 0 and cut < blocks[i][1]
+
+            cuts = [cut for cut in cuts if not inside(cut)]
+            cuts.extend(edge for block in blocks for edge in block)
+            cuts = sorted(set(cuts))
+        return [cut for cut in cuts if start < cut < end]
+
+    def _blocks(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Fenced code blocks and pipe tables in ``[start, end)``, as whole lines."""
+        text = self.text
+        blocks: list[tuple[int, int]] = []
+        if "```" in text or "~~~" in text:
+            opening: regex.Match[str] | None = None
+            for match in _FENCE_LINE.finditer(text, start, end):
+                if opening is None:
+                    opening = match
+                    continue
+                fence, rest = match.group(1), match.group(2)
+                if (
+                    fence[0] == opening.group(1)[0]
+                    and len(fence) >= len(opening.group(1))
+                    and not rest.strip()
+                ):
+                    blocks.append((opening.start(), _line_end(text, match.end(), end)))
+                    opening = None
+            if opening is not None:
+                blocks.append((opening.start(), end))
+        if "|" in text:
+            for match in _TABLE_BLOCK.finditer(text, start, end):
+                if not any(a <= match.start() < b for a, b in blocks):
+                    blocks.append((match.start(), match.end()))
+        return blocks
+
+    def _descend(
+        self, start: int, end: int, level: int, end_level: int, out: _Atoms
+    ) -> None:
+        """Add atoms covering ``[start, end)`` to ``out``.
+
+        The span is over the bound or too long to tokenize whole: it is cut at
+        ``level`` or, where that finds no boundary, at the next level down.
+        """
+        cuts: list[int] = []
+        while level < Level.GRAPHEME:
+            cuts = self._cuts(start, end, level)
+            if cuts:
+                break
+            level += 1
+        if not cuts:
+            self._token_atoms(start, end, end_level, out)
+            return
+        bounds = [start, *cuts, end]
+        last = len(bounds) - 2
+        for i in range(last + 1):
+            a, b = bounds[i], bounds[i + 1]
+            boundary = end_level if i == last else level
+            if b - a <= self.char_limit:
+                tokens = self.count(self.text[a:b])
+                if tokens <= self.max:
+                    sealed = level == Level.PARAGRAPH and (a, b) in self.blocks
+                    inner = Level.GRAPHEME + 1 if sealed else level + 1
+                    self._add_atom(out, b, tokens, boundary, inner)
+                    continue
+            self._descend(a, b, level + 1, boundary, out)
+
+    def _add_atom(
+        self, out: _Atoms, end: int, tokens: int, level: int, inner: int
+    ) -> None:
+        out.ends.append(end)
+        out.counts.append(tokens)
+        out.levels.append(level)
+        out.joins.append(
+            self.additive and end < len(self.text) and _additive_join(self.text, end)
+        )
+        out.inner.append(inner)
+
+    def _token_atoms(self, start: int, end: int, end_level: int, out: _Atoms) -> None:
+        """Cut ``[start, end)``, which has no better boundary, at token boundaries."""
+        text = self.text
+        span = text[start:end]
+        ids = self.tokenizer.encode(span)
+        offsets = self._token_char_offsets(span, ids)
+        a = start
+        while a < end:
+            k = bisect.bisect_right(offsets, a - start) - 1
+            target = min(k + self.max, len(offsets) - 1)
+            cut = self._token_cut(offsets, start, a, target, end)
+            while (tokens := self.count(text[a:cut])) > self.max:
+                if cut == a + 1:
+                    raise SplitError(
+                        f"the character {text[a]!r} at offset {a} needs {tokens} "
+                        f"tokens, more than max_tokens={self.max}; raise max_tokens"
+                    )
+                target -= tokens - self.max
+                shorter = self._token_cut(offsets, start, a, target, end)
+                if target <= k or shorter >= cut:
+                    shorter = _grapheme_floor(text, a, cut - 1)
+                    if shorter <= a:
+                        shorter = cut - 1
+                cut = shorter
+            boundary = end_level if cut == end else Level.GRAPHEME
+            self._add_atom(out, cut, tokens, boundary, Level.GRAPHEME + 1)
+            a = cut
+
+    def _token_cut(
+        self, offsets: Sequence[int], base: int, a: int, target: int, end: int
+    ) -> int:
+        """The cut for a piece from ``a`` ending near token boundary ``target``."""
+        cut = min(max(base + offsets[max(target, 0)], a + 1), end)
+        if cut == end:
+            return end
+        floor = _grapheme_floor(self.text, a, cut)
+        # A grapheme cluster alone over the bound is cut between code points.
+        return floor if floor > a else cut
+
+    def _token_char_offsets(self, span: str, ids: list[int]) -> list[int]:
+        """Character offsets in ``span`` of each token boundary.
+
+        A boundary inside a UTF-8 sequence is moved to the end of that character.
+        """
+        if isinstance(self.tokenizer, TiktokenTokenizer):
+            pieces = self.tokenizer.encoding.decode_tokens_bytes(ids)
+        else:
+            pieces = [self.tokenizer.decode([i]).encode("utf-8") for i in ids]
+        if span.isascii():
+            return [0, *accumulate(map(len, pieces))]
+        starts = (len(p.translate(None, _CONTINUATION_BYTES)) for p in pieces)
+        return [0, *accumulate(starts)]
+
+    # -- packing ---------------------------------------------------------------------
+
+    def _pack(self) -> list[Piece]:
+        text, max_tokens = self.text, self.max
+        atoms = self.atoms
+        ends, counts = atoms.ends, atoms.counts
+        levels, joins = atoms.levels, atoms.joins
+        pieces: list[Piece] = []
+        n = len(ends)
+        i = 0
+        start = 0
+        half = (max_tokens + 1) // 2
+        while i < n:
+            total = 0
+            k = i
+            best = -1
+            best_full = -1
+            while k < n and total + counts[k] <= max_tokens:
+                total += counts[k]
+                k += 1
+                if best < 0 or levels[k - 1] <= levels[best]:
+                    best = k - 1
+                if total >= half and (
+                    best_full < 0 or levels[k - 1] <= levels[best_full]
+                ):
+                    best_full = k - 1
+            if k < n and best_full < 0 and self._open(k):
+                n = len(ends)
+                continue
+            last = n - 1 if k == n else (best_full if best_full >= 0 else best)
+            while True:
+                piece_text = text[start : ends[last]]
+                if all(joins[i:last]):
+                    tokens = sum(counts[i : last + 1])
+                else:
+                    tokens = self.count(piece_text)
+                if tokens <= max_tokens or last == i:
+                    break
+                last -= 1
+            pieces.append(Piece(piece_text, start, ends[last], tokens))
+            start = ends[last]
+            i = last + 1
+        return pieces
+
+    def _open(self, k: int) -> bool:
+        """Replace atom ``k`` by the smaller atoms it can be cut into, if any."""
+        atoms = self.atoms
+        if atoms.inner[k] > Level.GRAPHEME:
+            return False
+        sub = _Atoms()
+        start = atoms.ends[k - 1] if k else 0
+        self._descend(start, atoms.ends[k], atoms.inner[k], atoms.levels[k], sub)
+        if len(sub.ends) == 1:
+            atoms.inner[k] = Level.GRAPHEME + 1
+            return False
+        atoms.splice(k, sub)
+        return True
+
+
+def _soft_wrap(text: str, newline: int, after: int) -> bool:
+    """Whether the line break at ``newline`` wraps a sentence rather than ending a line.
+
+    Hard-wrapped prose breaks lines between two words of a sentence; such a break is
+    a boundary no better than a space, while a line that ends with punctuation, or a
+    next line that opens a list item, quote, table, code or speaker turn, is a line.
+    """
+    if newline == 0 or after >= len(text):
+        return False
+    before = text[newline - 1]
+    return (
+        (before.isalpha() or before == ",")
+        and text[after].isalpha()
+        and not _STRUCTURED_LINE.match(text, after)
+    )
+
+
+def _word_cut(gap: regex.Match[str]) -> int:
+    """Where to cut a run of whitespace: after its last line break, else before it.
+
+    Both places keep token counts additive (see ``_additive_join``).
+    """
+    run = gap.group()
+    last = max(run.rfind("\n"), run.rfind("\r"))
+    return int(gap.start()) if last < 0 else int(gap.start()) + last + 1
+
+
+def _line_end(text: str, at: int, end: int) -> int:
+    """The offset just past the line break at or after ``at`` (or ``end``)."""
+    newline = text.find("\n", at, end)
+    return end if newline < 0 else newline + 1
