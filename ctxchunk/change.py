@@ -1,0 +1,117 @@
+"""What one window operation did: the :class:`Change` record.
+
+Every :class:`~ctxchunk.window.ContextWindow` operation returns a :class:`Change`. It is
+what a caller logs, what the simulator measures, and what
+:func:`ctxchunk.render.to_realtime_events` turns into the client events that bring a
+live OpenAI Realtime session in line with the window.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import attrs
+
+from ctxchunk.chunk import Chunk
+
+__all__ = ["Change", "Eviction", "Reason", "Replacement", "Truncation"]
+
+
+class Reason(str, Enum):
+    """Why a chunk left the window (recorded with it in the archive)."""
+
+    POLICY = "policy"
+    """A truncation policy chose it to make room."""
+    OVERSIZE = "oversize"
+    """It was part of an update larger than the whole budget and did not fit."""
+    REMOVED = "removed"
+    """The caller deleted its turn or document with ``remove``."""
+    REPLACED = "replaced"
+    """A policy replaced it (a summary, or a cleared tool result)."""
+    INTERRUPTED = "interrupted"
+    """The user cut the assistant off; this is the unheard text's former chunk."""
+
+
+@attrs.frozen(slots=True)
+class Eviction:
+    """A chunk that left the window.
+
+    Invariant: ``chunk`` was in the window just before this operation (or was admitted
+    and evicted by it) and is now in the archive with ``reason``.
+    """
+
+    chunk: Chunk
+    reason: Reason
+
+
+@attrs.frozen(slots=True)
+class Truncation:
+    """An assistant chunk cut to what the user heard before interrupting.
+
+    Invariants: ``after.id == before.id`` (the item keeps its id on the wire);
+    ``after.text`` is a prefix of ``before.text``; ``audio_end_ms`` is the playback
+    position the cut was made at, relative to the start of the item's audio.
+    """
+
+    before: Chunk
+    after: Chunk
+    audio_end_ms: int
+
+
+@attrs.frozen(slots=True)
+class Replacement:
+    """Chunks a policy replaced by one new chunk (a summary, or a placeholder).
+
+    Invariants: ``old`` is not empty and was in the window, in order; ``new`` stands
+    where ``old[0]`` stood; ``old`` is now in the archive.
+    """
+
+    old: tuple[Chunk, ...]
+    new: Chunk
+
+
+@attrs.frozen(slots=True)
+class Change:
+    """Everything one operation did to a window, in the order it happened.
+
+    Attributes:
+        added: Chunks admitted to the window, in order. Chunks that were admitted and
+            evicted by the same operation appear here and in ``evicted``.
+        evicted: Chunks that left the window, with why, in the order they left.
+        truncated: Assistant chunks cut short by an interruption.
+        replaced: Runs of chunks a policy replaced by a single chunk.
+        previous_ids: For each chunk of ``added``, the id of the chunk just before it
+            in the window at the moment it was admitted (``None`` when it was first):
+            what a Realtime ``conversation.item.create`` needs as
+            ``previous_item_id`` to keep order.
+        instructions_changed: Whether the pinned system instructions changed, so a
+            Realtime session needs a ``session.update``.
+        tokens_before: The window's rendered size before the operation.
+        tokens_after: The window's rendered size after the operation.
+    """
+
+    added: tuple[Chunk, ...] = ()
+    evicted: tuple[Eviction, ...] = ()
+    truncated: tuple[Truncation, ...] = ()
+    replaced: tuple[Replacement, ...] = ()
+    previous_ids: tuple[str | None, ...] = ()
+    instructions_changed: bool = False
+    tokens_before: int = 0
+    tokens_after: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.previous_ids) != len(self.added):
+            raise ValueError(
+                f"previous_ids has {len(self.previous_ids)} entries for "
+                f"{len(self.added)} added chunks; give one per added chunk"
+            )
+
+    @property
+    def evicted_tokens(self) -> int:
+        """Tokens of text that left the window (not counting per-message overhead)."""
+        return sum(e.chunk.tokens for e in self.evicted)
+
+    @property
+    def added_tokens(self) -> int:
+        """Tokens of text admitted by the operation."""
+        return sum(c.tokens for c in self.added)

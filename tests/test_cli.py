@@ -1,0 +1,102 @@
+"""Tests for the ``ctxchunk`` command: output, JSON, and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ctxchunk import __version__
+from ctxchunk.cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, main
+from ctxchunk.tokens import get_tokenizer
+
+PROSE = (
+    Path(__file__).parent.parent / "examples" / "texts" / "python-faq-design.rst.txt"
+)
+
+
+class TestSplit:
+    def test_table_lists_every_piece(self, capsys):
+        """The default output lists each piece and a summary line."""
+        assert main(["split", str(PROSE), "--max-tokens", "512"]) == EXIT_OK
+        out = capsys.readouterr().out
+        rows = [line for line in out.splitlines() if line[:4].strip().isdigit()]
+        assert len(rows) >= 10
+        assert "pieces" in out.splitlines()[-1]
+        assert "bound 512" in out
+
+    def test_json_lines_are_lossless_and_exact(self, capsys):
+        """--json prints one object per piece; the texts rebuild the file exactly."""
+        assert main(["split", str(PROSE), "--max-tokens", "300", "--json"]) == 0
+        records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        text = PROSE.read_text(encoding="utf-8")
+        assert "".join(r["text"] for r in records) == text
+        tokenizer = get_tokenizer()
+        assert all(tokenizer.count(r["text"]) == r["tokens"] <= 300 for r in records)
+
+    def test_reads_stdin(self, monkeypatch, capsys):
+        """A dash reads the text from standard input."""
+        monkeypatch.setattr(sys, "stdin", __import__("io").StringIO("Hi.\n\nBye."))
+        assert main(["split", "-", "--json"]) == EXIT_OK
+        assert json.loads(capsys.readouterr().out)["text"] == "Hi.\n\nBye."
+
+
+class TestCount:
+    def test_counts_files_and_total(self, tmp_path, capsys):
+        """Each file's exact count is printed, then a total."""
+        a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+        a.write_text("hello world", encoding="utf-8")
+        b.write_text("<|endoftext|>", encoding="utf-8")
+        assert main(["count", str(a), str(b), "--tokenizer", "gpt-4"]) == EXIT_OK
+        lines = capsys.readouterr().out.splitlines()
+        assert [line.split()[0] for line in lines] == ["2", "7", "9"]
+
+
+class TestExitCodes:
+    def test_missing_file_is_input_error(self, capsys):
+        """A missing file exits 1 with the path in the message."""
+        assert main(["count", "no-such-file.txt"]) == EXIT_INPUT
+        assert "no-such-file.txt: no such file" in capsys.readouterr().err
+
+    def test_non_utf8_file_is_input_error(self, tmp_path, capsys):
+        """A file that is not UTF-8 exits 1 and says so."""
+        path = tmp_path / "latin1.txt"
+        path.write_bytes("café".encode("latin-1"))
+        assert main(["split", str(path)]) == EXIT_INPUT
+        assert "not UTF-8" in capsys.readouterr().err
+
+    def test_unknown_tokenizer_is_input_error(self, capsys):
+        """An unknown tokenizer name exits 1 naming it."""
+        assert main(["count", str(PROSE), "--tokenizer", "nope"]) == EXIT_INPUT
+        assert "'nope'" in capsys.readouterr().err
+
+    @pytest.mark.parametrize(
+        "argv",
+        [[], ["split"], ["split", "x", "--max-tokens", "0"], ["frobnicate"]],
+    )
+    def test_bad_command_line_is_usage_error(self, argv):
+        """A wrong command line exits 2, argparse's convention."""
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == EXIT_USAGE
+
+    def test_version(self, capsys):
+        """--version prints the package version."""
+        with pytest.raises(SystemExit) as exc:
+            main(["--version"])
+        assert exc.value.code == 0
+        assert capsys.readouterr().out.strip() == f"ctxchunk {__version__}"
+
+    def test_installed_entry_point(self):
+        """The console script runs as a real process."""
+        result = subprocess.run(
+            [sys.executable, "-m", "ctxchunk.cli", "count", str(PROSE)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0
+        assert result.stdout.split()[0].isdigit()
