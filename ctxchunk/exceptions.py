@@ -9,6 +9,8 @@ and also from the built-in exception it resembles, so code that already catches
     │   ├── SplitError                                     text cannot be cut within the bound
     │   ├── BudgetError                                    a window budget cannot be honoured
     │   ├── TranscriptError                                a turn of a transcript is malformed
+    │   ├── RoleError                                      a role or kind name is unknown
+    │   ├── ChunkError                                     a chunk breaks one of its invariants
     │   ├── DocumentError                                  a document cannot be read
     │   └── SessionLogError                                a session log line is malformed
     ├── InvalidTypeError(CtxChunkError, TypeError)         an argument has the wrong type
@@ -23,11 +25,13 @@ from __future__ import annotations
 
 __all__ = [
     "BudgetError",
+    "ChunkError",
     "CtxChunkError",
     "DocumentError",
     "EncodingError",
     "InvalidArgumentError",
     "InvalidTypeError",
+    "RoleError",
     "SessionLogError",
     "SplitError",
     "TokenizerDataError",
@@ -78,3 +82,11 @@ class DocumentError(InvalidArgumentError):
 
 class SessionLogError(InvalidArgumentError):
     """A session log line is malformed; the message names the line number."""
+
+
+class RoleError(InvalidArgumentError):
+    """A role or kind is spelled in a way ctxchunk does not accept."""
+
+
+class ChunkError(InvalidArgumentError):
+    """A chunk breaks one of its invariants, or JSON does not describe a chunk."""
