@@ -25,6 +25,7 @@ How it works:
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Sequence
 from itertools import accumulate
 
@@ -79,8 +80,10 @@ _LINE_END = frozenset("\r\n")
 _ADDITIVE_ENCODINGS = frozenset({"o200k_base", "cl100k_base"})
 
 _BLANK_OR_HEADING = regex.compile(r"\n(?:[ \t]*\n)+|\n(?=\#{1,6}(?:[ \t]|$))")
-_FENCE_LINE = regex.compile(r"^[ \t]{0,3}(`{3,}|~{3,})([^\n]*)$", regex.MULTILINE)
-_TABLE_BLOCK = regex.compile(r"(?:^[ \t]*\|[^\n]*(?:\n|$)){2,}", regex.MULTILINE)
+# Plain ``re`` is used where it is faster than ``regex``: literal-led ASCII patterns.
+_FENCE_RUN = re.compile(r"`{3,}|~{3,}")
+_PIPE_LINE = re.compile(r"\n[ \t]*\|")
+_BLANK_LINES = regex.compile(r"(?:[ \t]*\n)+")
 _LINE_BREAK = regex.compile(r"\r\n|\r|\n")
 # Latin-style sentence and clause marks end a unit only before whitespace ("3.14" and
 # "e.g." followed by a letter stay whole); the cut goes before the whitespace, which
@@ -318,30 +321,63 @@ class _Splitter:
         return [cut for cut in cuts if start < cut < end]
 
     def _blocks(self, start: int, end: int) -> list[tuple[int, int]]:
-        """Fenced code blocks and pipe tables in ``[start, end)``, as whole lines."""
+        """Fenced code blocks and pipe tables in ``[start, end)``, as whole lines.
+
+        Each block takes the blank lines after it, so that the cut after it keeps
+        token counts additive.
+        """
+        blocks = self._fences(start, end)
+        for first, last in self._tables(start, end):
+            if not any(a <= first < b for a, b in blocks):
+                blocks.append((first, last))
+        return [(a, _skip_blank_lines(self.text, b, end)) for a, b in blocks]
+
+    def _fences(self, start: int, end: int) -> list[tuple[int, int]]:
         text = self.text
-        blocks: list[tuple[int, int]] = []
-        if "```" in text or "~~~" in text:
-            opening: regex.Match[str] | None = None
-            for match in _FENCE_LINE.finditer(text, start, end):
-                if opening is None:
-                    opening = match
-                    continue
-                fence, rest = match.group(1), match.group(2)
-                if (
-                    fence[0] == opening.group(1)[0]
-                    and len(fence) >= len(opening.group(1))
-                    and not rest.strip()
-                ):
-                    blocks.append((opening.start(), _line_end(text, match.end(), end)))
-                    opening = None
-            if opening is not None:
-                blocks.append((opening.start(), end))
-        if "|" in text:
-            for match in _TABLE_BLOCK.finditer(text, start, end):
-                if not any(a <= match.start() < b for a, b in blocks):
-                    blocks.append((match.start(), match.end()))
-        return blocks
+        fences: list[tuple[int, int]] = []
+        opening = ""
+        opened = 0
+        for match in _FENCE_RUN.finditer(text, start, end):
+            line_start = max(text.rfind("\n", start, match.start()) + 1, start)
+            indent = text[line_start : match.start()]
+            if len(indent) > 3 or indent.strip(" \t"):
+                continue
+            fence = match.group()
+            line_end = _line_end(text, match.end(), end)
+            if not opening:
+                opening, opened = fence, line_start
+            elif (
+                fence[0] == opening[0]
+                and len(fence) >= len(opening)
+                and not text[match.end() : line_end].strip()
+            ):
+                fences.append((opened, line_end))
+                opening = ""
+        if opening:
+            fences.append((opened, end))
+        return fences
+
+    def _tables(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Runs of two or more lines that start with ``|``."""
+        text = self.text
+        tables: list[tuple[int, int]] = []
+        first = last = -1
+        lines = 0
+        starts = [m.end() - 1 for m in _PIPE_LINE.finditer(text, start, end)]
+        if text.startswith("|", start):
+            starts.insert(0, start)
+        for pipe in starts:
+            line_start = max(text.rfind("\n", start, pipe) + 1, start)
+            if line_start == last:
+                lines += 1
+            else:
+                if lines >= 2:
+                    tables.append((first, last))
+                first, lines = line_start, 1
+            last = _line_end(text, pipe, end)
+        if lines >= 2:
+            tables.append((first, last))
+        return tables
 
     def _descend(
         self, start: int, end: int, level: int, end_level: int, out: _Atoms
@@ -522,6 +558,16 @@ def _word_cut(gap: regex.Match[str]) -> int:
     run = gap.group()
     last = max(run.rfind("\n"), run.rfind("\r"))
     return int(gap.start()) if last < 0 else int(gap.start()) + last + 1
+
+
+def _skip_blank_lines(text: str, at: int, end: int) -> int:
+    """The offset past the blank lines that follow ``at`` (a block's edge).
+
+    Taking them into the block puts the cut where counts add up: after a line break
+    and before the next line's first non-space.
+    """
+    match = _BLANK_LINES.match(text, at, end)
+    return int(match.end()) if match else at
 
 
 def _line_end(text: str, at: int, end: int) -> int:

@@ -344,3 +344,23 @@ class TestRealFiles:
         if len(pieces) > 2:
             mean = sum(p.tokens for p in pieces[:-1]) / (len(pieces) - 1)
             assert mean >= 0.6 * max_tokens
+
+
+class TestBlocks:
+    def test_unclosed_fence_runs_to_the_end(self):
+        """An unclosed fence protects everything after it, unless that alone is over."""
+        text = "Intro words here.\n\n" * 10 + "```\ncode line\n\nmore code\n"
+        start = text.index("```")
+        pieces = split_text(text, 40)
+        assert not any(start < p.end < len(text) for p in pieces)
+
+    def test_deeply_indented_backticks_are_not_a_fence(self):
+        """Backticks indented four spaces or more are code text, not a fence."""
+        text = "Some prose here.\n\n    ```\n\nMore prose.\n\n" * 30
+        check_pieces(text, split_text(text, 30), 30, O200K)
+
+    def test_block_takes_following_blank_lines(self):
+        """The cut after a code block falls after its blank lines, before the text."""
+        text = ("Words and words.\n\n" * 8 + "```\nx = 1\n```\n\n\nNext part.\n") * 4
+        for piece in split_text(text, 40)[:-1]:
+            assert not piece.text.startswith("\n")
