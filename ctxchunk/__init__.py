@@ -1,5 +1,5 @@
 # This is the public API of ctxchunk.
-"""ctxchunk keeps an LLM agent's context window inside its token budget, chunk by chunk."""
+"""ctxchunk keeps an LLM agent's context window inside its token budget."""
 
 from ctxchunk._version import __version__
 from ctxchunk.exceptions import CtxChunkError

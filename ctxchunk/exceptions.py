@@ -1,22 +1,22 @@
 """Every error ctxchunk raises on purpose.
 
-Each one derives from :class:`CtxChunkError`, so ``except CtxChunkError`` catches them all,
-and also from the built-in exception it resembles, so code that already catches
-``ValueError`` or ``TypeError`` keeps working::
+Each one derives from :class:`CtxChunkError`, so ``except CtxChunkError`` catches
+them all, and also from the built-in exception it resembles (in brackets), so code
+that already catches ``ValueError`` or ``TypeError`` keeps working::
 
     CtxChunkError(Exception)
-    ├── InvalidArgumentError(CtxChunkError, ValueError)   an argument's value is out of range
-    │   ├── SplitError                                     text cannot be cut within the bound
-    │   ├── BudgetError                                    a window budget cannot be honoured
-    │   ├── TranscriptError                                a turn of a transcript is malformed
-    │   ├── RoleError                                      a role or kind name is unknown
-    │   ├── ChunkError                                     a chunk breaks one of its invariants
-    │   ├── DocumentError                                  a document cannot be read
-    │   └── SessionLogError                                a session log line is malformed
-    ├── InvalidTypeError(CtxChunkError, TypeError)         an argument has the wrong type
-    ├── UnknownTokenizerError(CtxChunkError, LookupError)  no such encoding or model name
-    ├── EncodingError(CtxChunkError, ValueError)           text that cannot be tokenized
-    └── TokenizerDataError(CtxChunkError, RuntimeError)    BPE data missing or corrupt
+    ├── InvalidArgumentError(ValueError)   an argument's value is out of range
+    │   ├── SplitError                     text cannot be cut within the bound
+    │   ├── BudgetError                    a window budget cannot be honoured
+    │   ├── TranscriptError                a turn of a transcript is malformed
+    │   ├── RoleError                      a role or kind name is unknown
+    │   ├── ChunkError                     a chunk breaks one of its invariants
+    │   ├── DocumentError                  a document cannot be read
+    │   └── SessionLogError                a session log line is malformed
+    ├── InvalidTypeError(TypeError)        an argument has the wrong type
+    ├── UnknownTokenizerError(LookupError) no such encoding or model name
+    ├── EncodingError(ValueError)          text that cannot be tokenized
+    └── TokenizerDataError(RuntimeError)   BPE data missing or corrupt
 
 Messages name the argument and the offending value, and say how to fix it.
 """
