@@ -81,7 +81,7 @@ _ADDITIVE_ENCODINGS = frozenset({"o200k_base", "cl100k_base"})
 
 _BLANK_OR_HEADING = regex.compile(r"\n(?:[ \t]*\n)+|\n(?=\#{1,6}(?:[ \t]|$))")
 # Plain ``re`` is used where it is faster than ``regex``: literal-led ASCII patterns.
-_FENCE_RUN = re.compile(r"`{3,}|~{3,}")
+_FENCE_RUNS = (re.compile(r"```+"), re.compile(r"~~~+"))
 _PIPE_LINE = re.compile(r"\n[ \t]*\|")
 _BLANK_LINES = regex.compile(r"(?:[ \t]*\n)+")
 _LINE_BREAK = regex.compile(r"\r\n|\r|\n")
@@ -163,7 +163,11 @@ def split_text(
     tok = get_tokenizer(tokenizer)
     if not text:
         return []
-    return _Splitter(text, max_tokens, tok).run()
+    try:
+        return _Splitter(text, max_tokens, tok).run()
+    except UnicodeEncodeError:
+        tok.count(text)  # raises EncodingError, naming the offset
+        raise
 
 
 def _additive_join(text: str, at: int) -> bool:
@@ -256,6 +260,11 @@ class _Splitter:
         self.max = max_tokens
         self.tokenizer = tokenizer
         self.count: Callable[[str], int] = tokenizer.count
+        if isinstance(tokenizer, TiktokenTokenizer):
+            # The hot path skips the public method's checks; split_text turns the
+            # UnicodeEncodeError this may raise into the tokenizer's EncodingError.
+            encode = tokenizer._encode
+            self.count = lambda text: len(encode(text))
         self.additive = (
             isinstance(tokenizer, TiktokenTokenizer)
             and tokenizer.name in _ADDITIVE_ENCODINGS
@@ -327,8 +336,10 @@ class _Splitter:
         token counts additive.
         """
         blocks = self._fences(start, end)
+        fence_starts = [a for a, _ in blocks]
         for first, last in self._tables(start, end):
-            if not any(a <= first < b for a, b in blocks):
+            i = bisect.bisect_right(fence_starts, first) - 1
+            if i < 0 or first >= blocks[i][1]:
                 blocks.append((first, last))
         return [(a, _skip_blank_lines(self.text, b, end)) for a, b in blocks]
 
@@ -337,7 +348,14 @@ class _Splitter:
         fences: list[tuple[int, int]] = []
         opening = ""
         opened = 0
-        for match in _FENCE_RUN.finditer(text, start, end):
+        runs = [
+            match
+            for pattern in _FENCE_RUNS
+            if pattern.pattern[:3] in text
+            for match in pattern.finditer(text, start, end)
+        ]
+        runs.sort(key=lambda match: match.start())
+        for match in runs:
             line_start = max(text.rfind("\n", start, match.start()) + 1, start)
             indent = text[line_start : match.start()]
             if len(indent) > 3 or indent.strip(" \t"):
