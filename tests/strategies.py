@@ -422,3 +422,190 @@ def max_tokens() -> st.SearchStrategy[int]:
     """Draw a chunk bound: small, to make splitting common; at least 4, the most
     tokens one character can take, so that every text can be split."""
     return st.integers(4, 64)
+
+
+# -- windows (for the renderers) -------------------------------------------------
+
+
+def _chunk(
+    text: str,
+    role: Role,
+    kind: Kind,
+    source: str,
+    *,
+    part: int = 0,
+    parts: int = 1,
+    meta: ChunkMeta | None = None,
+) -> Chunk:
+    return Chunk.create(
+        text,
+        role=role,
+        kind=kind,
+        source=source,
+        part=part,
+        parts=parts,
+        meta=meta,
+        tokens=len(text),
+    )
+
+
+_call_ids = st.sampled_from(["call_0", "call_1", "call 2!", "toolu_9"]) | st.none()
+
+
+@st.composite
+def window_chunks(draw: st.DrawFn, *, max_steps: int = 10) -> list[Chunk]:
+    """Draw the chunks of a window in order, as a renderer receives them.
+
+    Holds every shape a window can present: instructions anywhere, user and assistant
+    turns split in parts (some parts evicted), documents, parallel tool calls with
+    their results (possibly interleaved with a turn), results whose call is gone,
+    calls whose result is gone, repeated and invalid call ids, and summaries under
+    each allowed role. Token counts are made up: renderers do not read them.
+    """
+    out: list[Chunk] = []
+    steps = draw(st.integers(0, max_steps))
+    for step in range(steps):
+        what = draw(
+            st.sampled_from(
+                ["pin", "user", "assistant", "doc", "tools", "orphan", "summary"]
+            )
+        )
+        source = f"s{step}"
+        if what == "pin":
+            out.append(
+                _chunk(draw(turn_texts()), Role.SYSTEM, Kind.INSTRUCTION, source)
+            )
+        elif what in ("user", "assistant"):
+            parts = draw(st.integers(1, 3))
+            keep = draw(st.integers(0, parts - 1))
+            role = Role.USER if what == "user" else Role.ASSISTANT
+            meta = ChunkMeta(start_ms=step * 1000, end_ms=step * 1000 + 900)
+            for part in range(keep, parts):
+                text = draw(st.one_of(turn_texts(), st.just(" ")))
+                out.append(
+                    _chunk(
+                        text, role, Kind.TURN, source, part=part, parts=parts, meta=meta
+                    )
+                )
+        elif what == "doc":
+            meta = ChunkMeta(
+                url=draw(st.none() | st.just("https://example.com/a")),
+                title=draw(st.none() | st.just("A page")),
+                headings=tuple(
+                    draw(st.lists(st.sampled_from(["Intro", "Use"]), max_size=2))
+                ),
+            )
+            parts = draw(st.integers(1, 3))
+            out.extend(
+                _chunk(
+                    draw(tool_texts()),
+                    Role.TOOL,
+                    Kind.DOCUMENT,
+                    source,
+                    part=part,
+                    parts=parts,
+                    meta=meta,
+                )
+                for part in range(parts)
+            )
+        elif what == "tools":
+            n = draw(st.integers(1, 3))
+            calls: list[tuple[str, ChunkMeta]] = []
+            for j in range(n):
+                meta = ChunkMeta(
+                    tool_name=draw(_tool_names | st.just("bad name!")),
+                    call_id=draw(_call_ids),
+                )
+                calls.append((f"{source}.call-{j}", meta))
+                parts = draw(st.integers(1, 2))
+                out.extend(
+                    _chunk(
+                        draw(tool_texts()),
+                        Role.TOOL,
+                        Kind.TOOL_CALL,
+                        f"{source}.call-{j}",
+                        part=part,
+                        parts=parts,
+                        meta=meta,
+                    )
+                    for part in range(parts)
+                )
+            if draw(st.booleans()):
+                out.append(_chunk("wait", Role.USER, Kind.TURN, f"{source}.aside"))
+            for j, (_, meta) in enumerate(calls):
+                if draw(st.integers(0, 4)) == 0:
+                    continue  # the result is gone
+                parts = draw(st.integers(1, 2))
+                out.extend(
+                    _chunk(
+                        draw(tool_texts()),
+                        Role.TOOL,
+                        Kind.TOOL_RESULT,
+                        f"{source}.result-{j}",
+                        part=part,
+                        parts=parts,
+                        meta=meta,
+                    )
+                    for part in range(parts)
+                )
+        elif what == "orphan":
+            meta = ChunkMeta(
+                tool_name=draw(st.none() | _tool_names), call_id=draw(_call_ids)
+            )
+            out.append(
+                _chunk(
+                    draw(tool_texts()), Role.TOOL, Kind.TOOL_RESULT, source, meta=meta
+                )
+            )
+        else:
+            role = draw(st.sampled_from([Role.SYSTEM, Role.ASSISTANT, Role.TOOL]))
+            out.append(_chunk(draw(turn_texts()), role, Kind.SUMMARY, source))
+    return out
+
+
+# -- context windows (for the window engine) ------------------------------------
+
+
+def window_texts(*, max_words: int = 40) -> st.SearchStrategy[str]:
+    """Draw a short non-blank text for a window operation: turns, pages, results."""
+    return prose(max_words=max_words).filter(lambda t: bool(t.strip()))
+
+
+def window_policies() -> st.SearchStrategy[Any]:
+    """Draw one of every shipped policy, configured to act often in small windows."""
+    from ctxchunk.policies import (
+        Chain,
+        ClearToolResults,
+        DropOldest,
+        MiddleOut,
+        RetentionRatio,
+        RolePriority,
+        Summarize,
+    )
+
+    return st.sampled_from(
+        [
+            DropOldest(),
+            RetentionRatio(0.7),
+            RolePriority(),
+            MiddleOut(keep_first=1),
+            ClearToolResults(keep=1),
+            ClearToolResults(keep=0, clear_at_least=20, clear_inputs=True),
+            Summarize(max_summary_tokens=24),
+            Chain(ClearToolResults(keep=1, clear_inputs=True), RolePriority()),
+        ]
+    )
+
+
+@st.composite
+def window_settings(draw: st.DrawFn) -> dict[str, int]:
+    """Draw a budget, chunk size, reserve and protection for a small window."""
+    budget = draw(st.integers(80, 400))
+    reserve = draw(st.integers(0, 20))
+    chunk_tokens = draw(st.integers(8, min(80, budget - reserve)))
+    return {
+        "budget": budget,
+        "reserve_tokens": reserve,
+        "chunk_tokens": chunk_tokens,
+        "protect_recent_turns": draw(st.integers(0, 2)),
+    }
