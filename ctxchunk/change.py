@@ -13,8 +13,34 @@ from enum import Enum
 import attrs
 
 from ctxchunk.chunk import Chunk
+from ctxchunk.roles import Kind
 
-__all__ = ["Change", "Eviction", "Reason", "Replacement", "Truncation"]
+__all__ = [
+    "Change",
+    "Eviction",
+    "Reason",
+    "Replacement",
+    "Truncation",
+    "is_session_item",
+]
+
+
+def is_session_item(chunk: Chunk) -> bool:
+    """Whether ``chunk`` is a conversation item of its own in a Realtime session.
+
+    Instructions reach a session through ``session.update``, not as items, and the
+    later parts of a split tool call ride on the item of its first part. Only item
+    chunks can be a ``previous_item_id``, so :attr:`Change.previous_ids` names the
+    nearest earlier chunk for which this is true.
+
+    >>> from ctxchunk.chunk import Chunk
+    >>> is_session_item(Chunk.create("Be brief.", role="system", kind="instruction",
+    ...                              source="pin-0", tokens=3))
+    False
+    """
+    return chunk.kind is not Kind.INSTRUCTION and not (
+        chunk.kind is Kind.TOOL_CALL and chunk.part > 0
+    )
 
 
 class Reason(str, Enum):
@@ -80,8 +106,9 @@ class Change:
         evicted: Chunks that left the window, with why, in the order they left.
         truncated: Assistant chunks cut short by an interruption.
         replaced: Runs of chunks a policy replaced by a single chunk.
-        previous_ids: For each chunk of ``added``, the id of the chunk just before it
-            in the window at the moment it was admitted (``None`` when it was first):
+        previous_ids: For each chunk of ``added``, the id of the nearest chunk
+            before it in the window, at the moment it was admitted, that is a
+            session item (:func:`is_session_item`), or ``None`` when there is none:
             what a Realtime ``conversation.item.create`` needs as
             ``previous_item_id`` to keep order.
         instructions_changed: Whether the pinned system instructions changed, so a

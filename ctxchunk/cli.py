@@ -33,6 +33,10 @@ EXIT_USAGE = 2
 
 _EPILOG = """\
 examples:
+  ctxchunk simulate examples/sessions/resume_chat.jsonl --budget 16000
+  ctxchunk simulate examples/sessions/*.jsonl --budget 16000 \\
+      --policy baseline --policy drop-oldest --policy retention:0.8 \\
+      --policy clear-tool-results:3+role-priority --report report.html --jobs 2
   ctxchunk split examples/texts/python-faq-design.rst.txt --max-tokens 512
   ctxchunk split notes.md --json > pieces.jsonl
   cat page.txt | ctxchunk count -
@@ -106,6 +110,163 @@ def _cmd_count(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+DEFAULT_POLICIES = ("baseline", "drop-oldest", "retention:0.8", "role-priority")
+"""What ``ctxchunk simulate`` compares when no ``--policy`` is given."""
+
+_POLICY_HELP = """\
+policies (NAME[:ARGS], join several with + to chain them):
+  baseline                      updates pushed whole; on overflow all older history
+                                is dropped (the failure ctxchunk exists to fix)
+  drop-oldest                   evict the oldest chunk first
+  retention[:RATIO]             cut history to RATIO of the budget at once (0.8)
+  role-priority[:ROLE,...]      evict tool context first, then assistant, then user
+  middle-out[:KEEP_FIRST]       keep the first turns and the latest; evict between
+  clear-tool-results[:KEEP]     replace older tool results by a placeholder (3)
+  summarize                     replace evicted runs by an extractive summary
+"""
+
+
+def parse_policy(spec: str) -> object:
+    """Return the policy a command-line spec names (see ``ctxchunk simulate -h``).
+
+    Raises:
+        argparse.ArgumentTypeError: the spec names no policy or has bad arguments.
+    """
+    from ctxchunk import policies
+    from ctxchunk.simulate import WholeUpdateBaseline
+
+    parts = [part.strip() for part in spec.split("+")]
+    built: list[object] = []
+    for part in parts:
+        name, _, arg = part.partition(":")
+        try:
+            if name == "baseline" and not arg and len(parts) == 1:
+                built.append(WholeUpdateBaseline())
+            elif name == "drop-oldest" and not arg:
+                built.append(policies.DropOldest())
+            elif name in ("retention", "retention-ratio"):
+                built.append(policies.RetentionRatio(float(arg) if arg else 0.8))
+            elif name == "role-priority":
+                order = tuple(arg.split(",")) if arg else ("tool", "assistant", "user")
+                built.append(policies.RolePriority(order))
+            elif name == "middle-out":
+                built.append(policies.MiddleOut(int(arg) if arg else 2))
+            elif name == "clear-tool-results":
+                built.append(policies.ClearToolResults(int(arg) if arg else 3))
+            elif name == "summarize" and not arg:
+                built.append(policies.Summarize())
+            else:
+                raise argparse.ArgumentTypeError(
+                    f"unknown policy {part!r}; see the list in `ctxchunk simulate -h`"
+                )
+        except (ValueError, CtxChunkError) as exc:
+            raise argparse.ArgumentTypeError(f"policy {part!r}: {exc}") from None
+    if len(built) == 1:
+        return built[0]
+    return policies.Chain(*built)  # type: ignore[arg-type]
+
+
+def _simulate_one(job: tuple[str, dict[str, object], dict[str, object]]) -> object:
+    """Load and simulate one session (a top-level function, so processes can run it)."""
+    from ctxchunk.session import load_session
+    from ctxchunk.simulate import simulate
+
+    path, named, options = job
+    session = load_session(path)
+    return simulate(session, named, **options)  # type: ignore[arg-type]
+
+
+class _Progress:
+    """A one-line progress bar on stderr, shown for runs of several sessions."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream
+        self.enabled = total > 1
+
+    def step(self) -> None:
+        self.done += 1
+        if self.enabled:
+            filled = 30 * self.done // self.total
+            bar = "#" * filled + "." * (30 - filled)
+            end = "\n" if self.done == self.total else ""
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} sessions{end}")
+            self.stream.flush()
+
+
+def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ctxchunk.simulate import SimulationResult
+
+    specs = args.policy or list(DEFAULT_POLICIES)
+    named = {spec: parse_policy(spec) for spec in specs}
+    for path in args.sessions:
+        if not Path(path).is_file():
+            raise _InputError(f"{path}: no such file")
+    options: dict[str, object] = {
+        "budget": args.budget,
+        "chunk_tokens": args.chunk_tokens or min(DEFAULT_MAX_TOKENS, args.budget),
+        "model": args.model,
+    }
+    jobs = [(path, named, options) for path in args.sessions]
+    progress = _Progress(len(jobs), sys.stderr)
+    results: list[SimulationResult] = []
+    if args.jobs > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            for result in pool.map(_simulate_one, jobs):
+                results.append(result)  # type: ignore[arg-type]
+                progress.step()
+    else:
+        for job in jobs:
+            results.append(_simulate_one(job))  # type: ignore[arg-type]
+            progress.step()
+    if args.report:
+        from ctxchunk._report import write_report
+
+        write_report(results, args.report)
+    if args.json:
+        payload = {"sessions": [r.to_dict() for r in results]}
+        text = json.dumps(payload, indent=1, sort_keys=True) + "\n"
+        if args.json == "-":
+            out.write(text)
+            return EXIT_OK
+        Path(args.json).write_text(text, encoding="utf-8")
+    for result in results:
+        _print_comparison(result, out)
+    return EXIT_OK
+
+
+def _print_comparison(result: object, out: TextIO) -> None:
+    from ctxchunk.simulate import SimulationResult
+
+    assert isinstance(result, SimulationResult)
+    out.write(
+        f"\n{result.session}: budget {result.budget:,}, chunks of at most "
+        f"{result.chunk_tokens:,} tokens, {len(result.steps)} events, prices of "
+        f"{result.model}\n"
+    )
+    header = (
+        f"{'policy':<34} {'cliff':>7} {'cliff%':>7} {'recall':>7} {'evictions':>9} "
+        f"{'rt events':>9} {'cache':>6} {'cost $':>8} {'cached $':>8}\n"
+    )
+    out.write(header)
+    out.write("-" * (len(header) - 1) + "\n")
+    for row in result.table():
+        recall = f"{row['probes_found']}/{row['probes']}"
+        out.write(
+            f"{row['policy'][:34]:<34} {row['cliff_tokens']:>7,} "
+            f"{row['cliff_share']:>7.0%} {recall:>7} {row['eviction_events']:>9} "
+            f"{row['realtime_events']:>9} {row['cache_hit_rate']:>6.0%} "
+            f"{row['cost_usd']:>8.4f} {row['cost_cached_usd']:>8.4f}\n"
+        )
+    out.write(
+        "cliff: most history lost in one step; recall: probes whose fact was still "
+        "in the window; rt events: Realtime client events a live session would get\n"
+    )
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -171,6 +332,59 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"encoding or model name (default {DEFAULT_ENCODING})",
     )
     count.set_defaults(run=_cmd_count)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="replay logged sessions under several truncation policies",
+        description="Replay each SESSION (a JSONL session log, see "
+        "docs/simulation.md) through one context window per policy and compare "
+        "what each kept, lost and cost.",
+        epilog=_POLICY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    simulate.add_argument(
+        "sessions", nargs="+", metavar="SESSION", help="JSONL session log files"
+    )
+    simulate.add_argument(
+        "--budget",
+        type=_positive_int,
+        required=True,
+        metavar="N",
+        help="the window's token budget",
+    )
+    simulate.add_argument(
+        "--chunk-tokens",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help=f"largest chunk an update is cut into (default {DEFAULT_MAX_TOKENS}, "
+        "or the budget if smaller)",
+    )
+    simulate.add_argument(
+        "--policy",
+        action="append",
+        metavar="NAME[:ARGS]",
+        help="a policy to compare; repeat for several (default: "
+        + ", ".join(DEFAULT_POLICIES)
+        + ")",
+    )
+    simulate.add_argument(
+        "--model",
+        default="gpt-realtime",
+        help="model whose prices and chat format apply (default gpt-realtime)",
+    )
+    simulate.add_argument("--report", metavar="FILE", help="write an HTML report")
+    simulate.add_argument(
+        "--json", metavar="FILE", help="write the full results as JSON (- for stdout)"
+    )
+    simulate.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="simulate sessions in N processes (results are identical)",
+    )
+    simulate.set_defaults(run=_cmd_simulate)
     return parser
 
 
@@ -188,6 +402,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args, sys.stdout)
+    except argparse.ArgumentTypeError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"ctxchunk {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (CtxChunkError, _InputError) as exc:
         print(f"ctxchunk {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_INPUT

@@ -12,11 +12,14 @@ that already catches ``ValueError`` or ``TypeError`` keeps working::
     │   ├── RoleError                      a role or kind name is unknown
     │   ├── ChunkError                     a chunk breaks one of its invariants
     │   ├── DocumentError                  a document cannot be read
-    │   └── SessionLogError                a session log line is malformed
+    │   ├── SessionLogError                a session log line is malformed
+    │   ├── StateError                     a saved window state is not valid
+    │   └── UnknownItemError(LookupError)  a window holds no such turn or item
     ├── InvalidTypeError(TypeError)        an argument has the wrong type
     ├── UnknownTokenizerError(LookupError) no such encoding or model name
     ├── EncodingError(ValueError)          text that cannot be tokenized
-    └── TokenizerDataError(RuntimeError)   BPE data missing or corrupt
+    ├── TokenizerDataError(RuntimeError)   BPE data missing or corrupt
+    └── PolicyError(RuntimeError)          a policy asked for an invalid action
 
 Messages name the argument and the offending value, and say how to fix it.
 """
@@ -31,11 +34,14 @@ __all__ = [
     "EncodingError",
     "InvalidArgumentError",
     "InvalidTypeError",
+    "PolicyError",
     "RoleError",
     "SessionLogError",
     "SplitError",
+    "StateError",
     "TokenizerDataError",
     "TranscriptError",
+    "UnknownItemError",
     "UnknownTokenizerError",
 ]
 
@@ -90,3 +96,18 @@ class RoleError(InvalidArgumentError):
 
 class ChunkError(InvalidArgumentError):
     """A chunk breaks one of its invariants, or JSON does not describe a chunk."""
+
+
+class StateError(InvalidArgumentError):
+    """JSON does not describe a saved window state, or describes an inconsistent one."""
+
+
+class UnknownItemError(InvalidArgumentError, LookupError):
+    """A window operation names a turn, document or item the window does not hold."""
+
+
+class PolicyError(CtxChunkError, RuntimeError):
+    """A truncation policy yielded an action the window cannot apply.
+
+    The operation is rolled back; the message says which rule the action broke.
+    """

@@ -100,3 +100,88 @@ class TestExitCodes:
         )
         assert result.returncode == 0
         assert result.stdout.split()[0].isdigit()
+
+
+SESSIONS = Path(__file__).parent.parent / "examples" / "sessions"
+
+
+def _small_session(tmp_path: Path) -> Path:
+    """A short session that overflows a 300-token budget."""
+    lines = [{"type": "instructions", "t_ms": 0, "text": "Be brief."}]
+    for i in range(12):
+        role = "user" if i % 2 == 0 else "assistant"
+        text = f"Turn {i}: " + "words about the weather and the sea " * 6
+        lines.append(
+            {"type": "turn", "t_ms": 1000 * (i + 1), "role": role, "text": text}
+        )
+        lines.append({"type": "request", "t_ms": 1000 * (i + 1) + 1})
+    path = tmp_path / "small.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return path
+
+
+class TestSimulate:
+    def test_prints_a_comparison_per_session(self, tmp_path, capsys):
+        """The default output is one comparison table with a row per policy."""
+        path = _small_session(tmp_path)
+        assert main(["simulate", str(path), "--budget", "300"]) == EXIT_OK
+        out = capsys.readouterr().out
+        for name in ("baseline", "drop-oldest", "retention:0.8", "role-priority"):
+            assert f"\n{name} " in out
+
+    def test_json_and_report_files(self, tmp_path, capsys):
+        """--json writes every series; --report writes a self-contained HTML page."""
+        path = _small_session(tmp_path)
+        out_json, report = tmp_path / "out.json", tmp_path / "report.html"
+        argv = ["simulate", str(path), "--budget", "300", "--policy", "drop-oldest"]
+        argv += ["--json", str(out_json), "--report", str(report)]
+        assert main(argv) == EXIT_OK
+        data = json.loads(out_json.read_text())
+        (result,) = data["sessions"]
+        assert [p["policy"] for p in result["policies"]] == ["drop-oldest"]
+        assert max(result["policies"][0]["series"]["window_tokens"]) <= 300
+        html = report.read_text()
+        assert html.startswith("<!DOCTYPE html>")
+        assert "<svg" in html
+        assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+
+    def test_parallel_equals_serial(self, tmp_path, capsys):
+        """--jobs 2 gives byte-identical JSON to a serial run."""
+        path = _small_session(tmp_path)
+        sessions = [str(path), str(SESSIONS / "support_call.jsonl")]
+        outputs = []
+        for jobs in ("1", "2"):
+            argv = ["simulate", *sessions, "--budget", "16000", "--jobs", jobs]
+            assert main([*argv, "--json", "-"]) == EXIT_OK
+            outputs.append(capsys.readouterr().out)
+        assert outputs[0] == outputs[1]
+
+    def test_chained_policy_spec(self, tmp_path, capsys):
+        """Specs joined with + become one chained policy."""
+        path = _small_session(tmp_path)
+        spec = "clear-tool-results:2+role-priority"
+        argv = ["simulate", str(path), "--budget", "300", "--policy", spec]
+        assert main(argv) == EXIT_OK
+        assert spec in capsys.readouterr().out
+
+    def test_unknown_policy_is_usage_error(self, tmp_path, capsys):
+        """An unknown policy name exits 2 and says where the list is."""
+        path = _small_session(tmp_path)
+        argv = ["simulate", str(path), "--budget", "300", "--policy", "nope"]
+        assert main(argv) == EXIT_USAGE
+        assert "unknown policy 'nope'" in capsys.readouterr().err
+
+    def test_bad_session_line_is_input_error(self, tmp_path, capsys):
+        """A malformed session log exits 1 and names the line."""
+        path = tmp_path / "bad.jsonl"
+        path.write_text(
+            '{"type": "turn", "t_ms": 0, "role": "user", "text": "hi"}\n{oops\n'
+        )
+        assert main(["simulate", str(path), "--budget", "300"]) == EXIT_INPUT
+        assert "line 2" in capsys.readouterr().err
+
+    def test_missing_budget_is_usage_error(self, tmp_path):
+        """--budget is required."""
+        with pytest.raises(SystemExit) as exc:
+            main(["simulate", str(_small_session(tmp_path))])
+        assert exc.value.code == EXIT_USAGE

@@ -1,0 +1,694 @@
+"""Truncation policies: what a context window lets go when a new chunk needs room.
+
+A window admits content one chunk at a time. Before each admission it asks its policy
+to make room: :meth:`Policy.make_room` gets a read-only :class:`WindowView` and the
+number of tokens the chunk needs, and yields actions, which the window applies one by
+one as they are yielded (so the view is always current):
+
+- :class:`Evict` a unit (a chunk, or a tool call group with its results) to the
+  archive;
+- :class:`Replace` a run of consecutive units by one new chunk (a summary);
+- :class:`Edit` some chunks of one unit into one new chunk (a cleared tool result).
+
+A policy only ever sees units it may touch through :meth:`WindowView.candidates`:
+pinned chunks, the protected recent turns and the unit the new chunk joins are never
+offered, and the window rejects an action on them with
+:class:`~ctxchunk.exceptions.PolicyError`. If the chunk still does not fit once the
+policy is done, the window evicts the oldest candidates itself, and if even that is
+not enough the chunk goes to the archive as ``oversize``.
+
+To write a policy, implement ``make_room`` (and ``to_dict`` if the window's JSON
+state should name it)::
+
+    class DropNewestDocuments:
+        def make_room(self, view, needed):
+            docs = [u for u in view.candidates() if u.kind is Kind.DOCUMENT]
+            for unit in reversed(docs):
+                if view.free >= needed:
+                    return
+                yield Evict(unit)
+
+This module never imports the window: policies see it only through the protocols.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from ctxchunk.chunk import Chunk, ChunkMeta
+from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
+from ctxchunk.roles import Kind, Role
+from ctxchunk.split import split_text
+from ctxchunk.tokens import Tokenizer
+
+__all__ = [
+    "Action",
+    "Chain",
+    "ClearToolResults",
+    "DropOldest",
+    "Edit",
+    "Evict",
+    "MiddleOut",
+    "Policy",
+    "Replace",
+    "RetentionRatio",
+    "RolePriority",
+    "Summarize",
+    "Summarizer",
+    "UnitView",
+    "WindowView",
+    "extractive_summary",
+    "policy_from_dict",
+]
+
+
+@runtime_checkable
+class UnitView(Protocol):
+    """One eviction unit as a policy sees it: a chunk, or a tool call group."""
+
+    @property
+    def chunks(self) -> tuple[Chunk, ...]:
+        """The unit's chunks, in order."""
+        ...
+
+    @property
+    def tokens(self) -> int:
+        """What the unit's rendered messages cost, framing included."""
+        ...
+
+    @property
+    def role(self) -> Role:
+        """The role the unit is grouped under: ``tool`` for all tool context."""
+        ...
+
+    @property
+    def kind(self) -> Kind:
+        """The kind of the unit's first chunk."""
+        ...
+
+
+class WindowView(Protocol):
+    """The read-only view of a window a policy works with."""
+
+    @property
+    def capacity(self) -> int:
+        """The most tokens the window may hold: ``budget - reserve_tokens``."""
+        ...
+
+    @property
+    def tokens(self) -> int:
+        """The window's current rendered size."""
+        ...
+
+    @property
+    def free(self) -> int:
+        """``capacity - tokens``."""
+        ...
+
+    @property
+    def chunk_tokens(self) -> int:
+        """The largest chunk the window accepts."""
+        ...
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The window's tokenizer."""
+        ...
+
+    def candidates(self, role: Role | None = None) -> Iterator[UnitView]:
+        """Yield the units a policy may touch, oldest first, optionally of one role.
+
+        Evicting the unit just yielded is safe while iterating; other changes are
+        not.
+        """
+        ...
+
+    def following(self, unit: UnitView) -> UnitView | None:
+        """Return the unit right after ``unit`` in the window, or None."""
+        ...
+
+    def evictable(self, unit: UnitView) -> bool:
+        """Whether a policy may touch ``unit``."""
+        ...
+
+    def tool_groups(self, *, unedited: bool = False) -> Iterator[UnitView]:
+        """Yield the tool call groups, oldest first; only unedited ones if asked."""
+        ...
+
+    def newest_tool_groups(self, count: int) -> list[UnitView]:
+        """Return the newest ``count`` tool call groups, newest first."""
+        ...
+
+    def cost_of(self, chunks: Sequence[Chunk]) -> int:
+        """Return what ``chunks`` would cost rendered as one unit."""
+        ...
+
+
+@attrs.frozen
+class Evict:
+    """Move ``unit`` to the archive."""
+
+    unit: UnitView
+
+
+@attrs.frozen
+class Replace:
+    """Replace consecutive ``units`` by ``chunk``, standing where the first stood."""
+
+    units: tuple[UnitView, ...]
+    chunk: Chunk
+
+
+@attrs.frozen
+class Edit:
+    """Replace the chunks ``old`` of ``unit`` by ``new``, where ``old[0]`` stood."""
+
+    unit: UnitView
+    old: tuple[Chunk, ...]
+    new: Chunk
+
+
+Action = Evict | Replace | Edit
+
+
+class Policy(Protocol):
+    """What a window asks of a truncation policy."""
+
+    def make_room(self, view: WindowView, needed: int) -> Iterable[Action]:
+        """Yield the actions that free room for a chunk costing ``needed`` tokens.
+
+        Called before every admission, also when the chunk already fits (a policy
+        may act early, for example on a trigger). Actions are applied as yielded.
+        """
+        ...
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the policy's configuration as JSON-ready data."""
+        ...
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidTypeError(
+            f"{name} must be an int, got {type(value).__name__}: {value!r:.80}"
+        )
+    if value < minimum:
+        raise InvalidArgumentError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def _evict_oldest(
+    view: WindowView, needed: int, role: Role | None = None
+) -> Iterator[Action]:
+    for unit in view.candidates(role):
+        if view.free >= needed:
+            return
+        yield Evict(unit)
+
+
+@attrs.frozen
+class DropOldest:
+    """Evict the oldest unpinned, unprotected unit until the new chunk fits.
+
+    Keeps the most recent history; loses the oldest. One operation adding ``u``
+    tokens evicts at most ``u`` tokens plus one unit.
+    """
+
+    def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
+        """Evict oldest first until ``needed`` tokens are free."""
+        return _evict_oldest(view, needed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"name": "DropOldest"}``."""
+        return {"name": "DropOldest"}
+
+
+def _check_ratio(instance: object, attribute: object, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidTypeError(
+            f"ratio must be a float, got {type(value).__name__}: {value!r:.80}"
+        )
+    if not 0.0 < value <= 1.0:
+        raise InvalidArgumentError(
+            f"ratio={value} must be in (0, 1]; 0.8 keeps 80% of the budget after a cut"
+        )
+
+
+@attrs.frozen
+class RetentionRatio:
+    """When a chunk does not fit, cut the oldest history down to ``ratio`` of capacity.
+
+    One cut frees about ``(1 - ratio)`` of the budget, so the following adds fit
+    without touching the history: the rendered prefix stays the same between cuts
+    and a provider's prompt cache keeps hitting. Like the OpenAI Realtime API's
+    ``retention_ratio`` truncation.
+    """
+
+    ratio: float = attrs.field(default=0.8, validator=_check_ratio)
+
+    def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
+        """Do nothing while the chunk fits; else cut to ``ratio`` of the capacity."""
+        if view.free >= needed:
+            return
+        target = int(view.capacity * self.ratio) - needed
+        for unit in view.candidates():
+            if view.tokens <= target and view.free >= needed:
+                return
+            yield Evict(unit)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration."""
+        return {"name": "RetentionRatio", "ratio": self.ratio}
+
+
+def _to_roles(value: Iterable[Role | str]) -> tuple[Role, ...]:
+    if isinstance(value, (str, bytes)):
+        raise InvalidTypeError(
+            f"order must be a sequence of roles, got a single str {value!r:.40}; "
+            f"write order=({value!r:.40},)"
+        )
+    roles = tuple(Role.parse(r) for r in value)
+    if len(set(roles)) != len(roles):
+        raise InvalidArgumentError(f"order={value!r} names a role twice")
+    return roles
+
+
+@attrs.frozen
+class RolePriority:
+    """Evict by role: all of the first role in ``order`` (oldest first), then the next.
+
+    The default evicts tool context before assistant turns before user turns, so what
+    the user said is what stays longest. Roles not in ``order`` go last, oldest first.
+    """
+
+    order: tuple[Role, ...] = attrs.field(
+        default=(Role.TOOL, Role.ASSISTANT, Role.USER), converter=_to_roles
+    )
+
+    def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
+        """Evict role by role in ``order`` until ``needed`` tokens are free."""
+        for role in self.order:
+            yield from _evict_oldest(view, needed, role)
+        yield from _evict_oldest(view, needed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration."""
+        return {"name": "RolePriority", "order": [r.value for r in self.order]}
+
+
+def _nonneg(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _check_int(attribute.name, value, 0)
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _check_int(attribute.name, value, 1)
+
+
+@attrs.frozen
+class MiddleOut:
+    """Keep the first ``keep_first`` units after the pins and the recent ones.
+
+    Evicts from the middle of the history: the oldest unit after the kept opening is
+    evicted first, so the gap grows from the opening towards the present. The opening
+    (often the task statement) goes only when nothing else is left.
+    """
+
+    keep_first: int = attrs.field(default=2, validator=_nonneg)
+
+    def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
+        """Evict the oldest units after the first ``keep_first`` candidates."""
+        if view.free >= needed:
+            return
+        it = view.candidates()
+        head = [unit for _, unit in zip(range(self.keep_first), it, strict=False)]
+        for unit in it:
+            if view.free >= needed:
+                return
+            yield Evict(unit)
+        for unit in head:
+            if view.free >= needed:
+                return
+            yield Evict(unit)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration."""
+        return {"name": "MiddleOut", "keep_first": self.keep_first}
+
+
+def _to_names(value: Iterable[str]) -> frozenset[str]:
+    if isinstance(value, str):
+        raise InvalidTypeError(
+            f"exclude_tools must be a collection of tool names, got {value!r:.40}; "
+            f"write exclude_tools=({value!r:.40},)"
+        )
+    names = frozenset(value)
+    for name in names:
+        if not isinstance(name, str):
+            raise InvalidTypeError(f"exclude_tools must hold str, got {name!r:.80}")
+    return names
+
+
+def _optional_nonneg(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value is not None:
+        _check_int(attribute.name, value, 0)
+
+
+@attrs.frozen
+class ClearToolResults:
+    """Replace older tool results with a short placeholder that keeps the call.
+
+    Mirrors Anthropic's ``clear_tool_uses`` context edit: it acts once the window
+    would pass ``trigger`` tokens (or, with ``trigger=None``, when the new chunk does
+    not fit), keeps the newest ``keep`` tool call groups whole, never clears results
+    of the tools named in ``exclude_tools``, clears at least ``clear_at_least`` tokens
+    per activation or nothing (so a prompt-cache break pays for itself), and with
+    ``clear_inputs`` also replaces the call's arguments with ``{}``. The cleared text
+    goes to the archive as ``replaced``. It evicts nothing itself: the window's
+    backstop (or the next policy of a :class:`Chain`) evicts if clearing is not
+    enough.
+    """
+
+    keep: int = attrs.field(default=3, validator=_nonneg)
+    trigger: int | None = attrs.field(default=None, validator=_optional_nonneg)
+    clear_at_least: int = attrs.field(default=0, validator=_nonneg)
+    exclude_tools: frozenset[str] = attrs.field(default=(), converter=_to_names)
+    clear_inputs: bool = False
+    placeholder: str = "[tool result cleared to save context]"
+
+    def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
+        """Clear the oldest tool results when triggered (see the class docs)."""
+        short = needed - view.free
+        triggered = self.trigger is not None and view.tokens + needed > self.trigger
+        if short <= 0 and not triggered:
+            return
+        goal = max(short, self.clear_at_least, 1)
+        kept = {id(u) for u in view.newest_tool_groups(self.keep)}
+        plan: list[Edit] = []
+        saved = 0
+        for unit in view.tool_groups(unedited=True):
+            if saved >= goal or id(unit) in kept:
+                break
+            if not view.evictable(unit):
+                continue
+            edits, after = self._edits(unit, view)
+            if edits:
+                plan.extend(edits)
+                saved += unit.tokens - view.cost_of(after)
+        if saved < self.clear_at_least or saved <= 0:
+            return
+        yield from plan
+
+    def _edits(
+        self, unit: UnitView, view: WindowView
+    ) -> tuple[list[Edit], list[Chunk]]:
+        chunks = list(unit.chunks)
+        edits: list[Edit] = []
+        by_call: dict[str, list[Chunk]] = {}
+        calls: dict[str, list[Chunk]] = {}
+        for chunk in chunks:
+            key = chunk.meta.call_id or ""
+            if chunk.kind is Kind.TOOL_RESULT:
+                by_call.setdefault(key, []).append(chunk)
+            else:
+                calls.setdefault(key, []).append(chunk)
+        for key, old in by_call.items():
+            name = old[0].meta.tool_name
+            if name in self.exclude_tools or (
+                len(old) == 1 and old[0].text == self.placeholder
+            ):
+                continue
+            new = _replacement(old, self.placeholder, view.tokenizer)
+            edits.append(Edit(unit, tuple(old), new))
+            chunks = _swap(chunks, old, new)
+            call = calls.get(key)
+            if self.clear_inputs and call and "".join(c.text for c in call) != "{}":
+                new_call = _replacement(call, "{}", view.tokenizer)
+                edits.append(Edit(unit, tuple(call), new_call))
+                chunks = _swap(chunks, call, new_call)
+        return edits, chunks
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration."""
+        return {
+            "name": "ClearToolResults",
+            "keep": self.keep,
+            "trigger": self.trigger,
+            "clear_at_least": self.clear_at_least,
+            "exclude_tools": sorted(self.exclude_tools),
+            "clear_inputs": self.clear_inputs,
+            "placeholder": self.placeholder,
+        }
+
+
+def _replacement(old: Sequence[Chunk], text: str, tokenizer: Tokenizer) -> Chunk:
+    first = old[0]
+    return Chunk.create(
+        text,
+        role=first.role,
+        kind=first.kind,
+        source=first.source,
+        part=0,
+        parts=1,
+        meta=first.meta,
+        tokens=tokenizer.count(text),
+    )
+
+
+def _swap(chunks: list[Chunk], old: Sequence[Chunk], new: Chunk) -> list[Chunk]:
+    gone = {id(c) for c in old}
+    out: list[Chunk] = []
+    for chunk in chunks:
+        if id(chunk) in gone:
+            if chunk is old[0]:
+                out.append(new)
+        else:
+            out.append(chunk)
+    return out
+
+
+_SUMMARY_FRAMING = 32
+"""A generous bound on what a summary chunk's rendering adds to its text (an
+assistant call to ``recall_history`` and its ``tool`` message)."""
+
+Summarizer = Callable[[Sequence[Chunk]], str]
+"""Turns the chunks of a run of history into the text of one summary."""
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+_WORDS_PER_ITEM = 30
+"""How many words of each summarized chunk the default summary keeps."""
+
+
+def extractive_summary(chunks: Sequence[Chunk]) -> str:
+    r"""Summarize ``chunks`` offline: the opening sentence of each, under its role.
+
+    Deterministic and extractive: every line is ``<who>: <first sentence>``, cut to
+    30 words. Tool calls and results are named after their tool.
+
+    >>> from ctxchunk.chunk import Chunk
+    >>> c = Chunk.create("Book a table. For two.", role="user", kind="turn", source="t")
+    >>> extractive_summary([c])
+    'Summary of 1 earlier item:\nuser: Book a table.'
+    """
+    lines = []
+    for chunk in chunks:
+        text = " ".join(chunk.text.split())
+        if not text:
+            continue
+        sentence = _SENTENCE_END.split(text, maxsplit=1)[0]
+        words = sentence.split(" ")
+        if len(words) > _WORDS_PER_ITEM:
+            sentence = " ".join(words[:_WORDS_PER_ITEM]) + " …"
+        who = chunk.role.value
+        if chunk.kind is Kind.TOOL_CALL:
+            who = f"call {chunk.meta.tool_name}"
+        elif chunk.kind is Kind.TOOL_RESULT:
+            who = f"result {chunk.meta.tool_name or 'tool'}"
+        elif chunk.kind is Kind.DOCUMENT:
+            who = f"document {chunk.meta.title or chunk.meta.url or chunk.source}"
+        lines.append(f"{who}: {sentence}")
+    if not lines:
+        return ""
+    plural = "" if len(chunks) == 1 else "s"
+    return f"Summary of {len(chunks)} earlier item{plural}:\n" + "\n".join(lines)
+
+
+def _summary_role(value: Role | str) -> Role:
+    role = Role.parse(value)
+    if role is Role.USER:
+        raise InvalidArgumentError(
+            "role='user' is not allowed for a summary: the model would believe the "
+            "user said it; use 'tool' (the default), 'system' or 'assistant'"
+        )
+    return role
+
+
+@attrs.frozen
+class Summarize:
+    """Replace a run of the oldest history with one summary chunk.
+
+    The run is the oldest consecutive candidates, long enough to free the room the
+    new chunk needs plus ``max_summary_tokens``. ``summarizer`` turns their chunks
+    into text (default :func:`extractive_summary`: offline and deterministic; pass
+    any callable, for example one that asks an LLM). The summary is a ``summary``
+    chunk under ``role`` (``tool`` by default, never ``user``) cut to
+    ``max_summary_tokens``. If the summarizer raises, returns something that is not
+    text, returns blank text, or a summary that would not save room, the run is
+    evicted to the archive instead: history is never replaced by an error or by
+    nothing.
+    """
+
+    summarizer: Summarizer | None = None
+    max_summary_tokens: int = attrs.field(default=256, validator=_positive)
+    role: Role = attrs.field(default=Role.TOOL, converter=_summary_role)
+
+    def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
+        """Summarize runs of the oldest history until ``needed`` tokens are free."""
+        while view.free < needed:
+            first = next(view.candidates(), None)
+            if first is None:
+                return
+            limit = min(self.max_summary_tokens, view.chunk_tokens)
+            goal = needed - view.free + limit + _SUMMARY_FRAMING
+            run = [first]
+            freed = first.tokens
+            nxt = view.following(first)
+            while freed < goal and nxt is not None and view.evictable(nxt):
+                run.append(nxt)
+                freed += nxt.tokens
+                nxt = view.following(nxt)
+            summary = self._summary(run, view, limit)
+            if summary is None or view.cost_of((summary,)) >= freed:
+                for unit in run:
+                    yield Evict(unit)
+            else:
+                yield Replace(tuple(run), summary)
+
+    def _summary(
+        self, run: Sequence[UnitView], view: WindowView, limit: int
+    ) -> Chunk | None:
+        chunks = [c for unit in run for c in unit.chunks]
+        summarizer = self.summarizer or extractive_summary
+        try:
+            text = summarizer(chunks)
+        except Exception:  # any failure at all falls back to eviction
+            return None
+        if not isinstance(text, str) or not text.strip():
+            return None
+        try:
+            piece = split_text(text, limit, tokenizer=view.tokenizer)[0]
+        except Exception:  # untokenizable text is unusable too
+            return None
+        if not piece.text.strip():
+            return None
+        return Chunk.create(
+            piece.text,
+            role=self.role,
+            kind=Kind.SUMMARY,
+            source="summary-" + chunks[0].id,
+            meta=ChunkMeta(),
+            tokens=piece.tokens,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration; a custom summarizer is recorded as ``custom``."""
+        return {
+            "name": "Summarize",
+            "summarizer": "default" if self.summarizer is None else "custom",
+            "max_summary_tokens": self.max_summary_tokens,
+            "role": self.role.value,
+        }
+
+
+class Chain:
+    """Try each policy in turn, stopping as soon as the new chunk fits.
+
+    ``Chain(ClearToolResults(), RolePriority())`` clears old tool results first and
+    evicts by role only if that was not enough.
+    """
+
+    __slots__ = ("policies",)
+
+    def __init__(self, *policies: Policy) -> None:
+        if not policies:
+            raise InvalidArgumentError("Chain() needs at least one policy")
+        for policy in policies:
+            if not callable(getattr(policy, "make_room", None)):
+                raise InvalidTypeError(
+                    f"Chain takes policies (objects with make_room), got "
+                    f"{type(policy).__name__}: {policy!r:.80}"
+                )
+        self.policies: tuple[Policy, ...] = policies
+
+    def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
+        """Run each policy until ``needed`` tokens are free."""
+        for index, policy in enumerate(self.policies):
+            # The first policy may act on its own trigger even when the chunk fits.
+            if index and view.free >= needed:
+                return
+            yield from policy.make_room(view, needed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration of every policy in the chain."""
+        return {"name": "Chain", "policies": [p.to_dict() for p in self.policies]}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Chain) and self.policies == other.policies
+
+    def __hash__(self) -> int:
+        return hash(self.policies)
+
+    def __repr__(self) -> str:
+        return f"Chain({', '.join(repr(p) for p in self.policies)})"
+
+
+def policy_from_dict(data: Mapping[str, Any]) -> Policy:
+    """Rebuild a shipped policy from its :meth:`~Policy.to_dict` form.
+
+    Raises:
+        InvalidArgumentError: ``data`` names no shipped policy, or a ``Summarize``
+            with a custom summarizer (pass the policy itself instead).
+
+    >>> policy_from_dict({"name": "RetentionRatio", "ratio": 0.5})
+    RetentionRatio(ratio=0.5)
+    """
+    if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
+        raise InvalidArgumentError(f"not a policy description: {data!r:.80}")
+    name = data["name"]
+    args = {k: v for k, v in data.items() if k != "name"}
+    try:
+        if name == "Chain":
+            return Chain(*(policy_from_dict(p) for p in args["policies"]))
+        if name == "Summarize":
+            if args.pop("summarizer", "default") != "default":
+                raise InvalidArgumentError(
+                    "this Summarize policy used a custom summarizer, which JSON "
+                    "cannot hold; pass policy=Summarize(summarizer=...) to from_json"
+                )
+            return Summarize(**args)
+        factory = _SHIPPED.get(name)
+        if factory is None:
+            raise InvalidArgumentError(
+                f"unknown policy {name!r}; pass policy=... to from_json for a "
+                f"policy of your own"
+            )
+        policy: Policy = factory(**args)
+        return policy
+    except TypeError as exc:
+        raise InvalidArgumentError(
+            f"bad {name} configuration {args!r}: {exc}"
+        ) from None
+
+
+_SHIPPED: dict[str, Callable[..., Policy]] = {
+    "DropOldest": DropOldest,
+    "RetentionRatio": RetentionRatio,
+    "RolePriority": RolePriority,
+    "MiddleOut": MiddleOut,
+    "ClearToolResults": ClearToolResults,
+}

@@ -1,0 +1,820 @@
+"""Session logs: what happened in an agent session, one event a line, for replay.
+
+A session log is a JSONL file. Each line is one JSON object with a ``type``, a time
+``t_ms`` (milliseconds from the start of the session, never going backwards) and an
+optional ``id`` that later events can refer to:
+
+==================  =================================================================
+``type``            fields (besides ``t_ms`` and ``id``)
+==================  =================================================================
+``instructions``    ``text``: the system instructions from now on
+``turn``            ``role`` (``user`` or ``assistant``), ``text``, ``speaker``?,
+                    ``words``? (``[{"word", "start_ms", "end_ms"}]``, relative to the
+                    start of the turn's audio)
+``document``        ``url``, ``title``?, ``content``, ``format`` (``html``,
+                    ``markdown`` or ``text``)
+``tool_call``       ``name``, ``arguments`` (a JSON string or object), ``result``,
+                    ``call_id``?
+``interrupt``       ``item`` (the ``id`` of an earlier assistant ``turn``),
+                    ``heard_ms`` (how much of its audio the user heard)
+``request``         none: the moment the agent rendered the window and called the model
+``probe``           ``needle`` (text that should still be in context now),
+                    ``introduced`` (the 0-based index or the ``id`` of the event that
+                    brought it in)
+==================  =================================================================
+
+:func:`load_session` validates every line with pydantic before it returns anything, so
+a long file is never half-read: the first bad line (and how many more there are) is
+reported with its line number in a :class:`~ctxchunk.exceptions.SessionLogError`.
+:func:`dump_session` writes the same format back; ``load_session(dump_session(s))``
+equals ``s``. :func:`session_from_chat_messages` and
+:func:`session_from_realtime_events` import sessions from the logs agents already keep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import attrs
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from ctxchunk.exceptions import InvalidTypeError, SessionLogError
+
+__all__ = [
+    "DocumentEvent",
+    "Event",
+    "InstructionsEvent",
+    "InterruptEvent",
+    "ProbeEvent",
+    "RequestEvent",
+    "Session",
+    "ToolCallEvent",
+    "TurnEvent",
+    "WordTiming",
+    "dump_session",
+    "load_session",
+    "session_from_chat_messages",
+    "session_from_realtime_events",
+]
+
+_Millis = Annotated[StrictInt, Field(ge=0)]
+_NonEmpty = Annotated[StrictStr, Field(min_length=1)]
+
+_MAX_REPORTED_ERRORS = 5
+"""How many bad lines a :class:`SessionLogError` message lists before summarising."""
+
+_CHAT_STEP_MS = 1000
+"""Chat messages carry no times; imported events are spaced this many ms apart."""
+
+
+class _Model(BaseModel):
+    # Fields use Strict* types; the model is lax only so JSON arrays fill tuples.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WordTiming(_Model):
+    """One spoken word of a turn, timed from the start of the turn's audio.
+
+    Invariant: ``0 <= start_ms <= end_ms``.
+    """
+
+    word: StrictStr
+    start_ms: _Millis
+    end_ms: _Millis
+
+    @pydantic.model_validator(mode="after")
+    def _ordered(self) -> WordTiming:
+        if self.end_ms < self.start_ms:
+            raise ValueError(
+                f"word {self.word!r:.40} ends (end_ms={self.end_ms}) before it "
+                f"starts (start_ms={self.start_ms})"
+            )
+        return self
+
+
+class _Event(_Model):
+    t_ms: _Millis
+    id: _NonEmpty | None = None
+
+
+class InstructionsEvent(_Event):
+    """The system instructions, in force from this event on (until the next ones)."""
+
+    type: Literal["instructions"] = "instructions"
+    text: StrictStr
+
+
+class TurnEvent(_Event):
+    """Something the user or the assistant said."""
+
+    type: Literal["turn"] = "turn"
+    role: Literal["user", "assistant"]
+    text: StrictStr
+    speaker: StrictStr | None = None
+    words: tuple[WordTiming, ...] | None = None
+
+
+class DocumentEvent(_Event):
+    """A page or file the agent read (browsing, retrieval): tool context."""
+
+    type: Literal["document"] = "document"
+    url: StrictStr
+    title: StrictStr | None = None
+    content: StrictStr
+    format: Literal["html", "markdown", "text"] = "text"
+
+
+class ToolCallEvent(_Event):
+    """A tool the agent called, with its arguments and its result."""
+
+    type: Literal["tool_call"] = "tool_call"
+    name: _NonEmpty
+    arguments: StrictStr | dict[str, Any]
+    result: StrictStr
+    call_id: _NonEmpty | None = None
+
+    @property
+    def arguments_json(self) -> str:
+        """The arguments as the JSON string the wire formats carry."""
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return json.dumps(self.arguments, ensure_ascii=False, sort_keys=True)
+
+
+class InterruptEvent(_Event):
+    """The user cut the assistant off ``heard_ms`` into the audio of turn ``item``."""
+
+    type: Literal["interrupt"] = "interrupt"
+    item: _NonEmpty
+    heard_ms: _Millis
+
+
+class RequestEvent(_Event):
+    """The agent rendered its window and called the model."""
+
+    type: Literal["request"] = "request"
+
+
+class ProbeEvent(_Event):
+    """A fact that should still be in context: ``needle``, from event ``introduced``."""
+
+    type: Literal["probe"] = "probe"
+    needle: _NonEmpty
+    introduced: Annotated[StrictInt, Field(ge=0)] | _NonEmpty
+
+
+Event = Annotated[
+    Union[  # noqa: UP007 (pydantic needs the Union form for a tagged union here)
+        InstructionsEvent,
+        TurnEvent,
+        DocumentEvent,
+        ToolCallEvent,
+        InterruptEvent,
+        RequestEvent,
+        ProbeEvent,
+    ],
+    Field(discriminator="type"),
+]
+"""One line of a session log: a union of the event models, told apart by ``type``."""
+
+_EVENT: pydantic.TypeAdapter[Event] = pydantic.TypeAdapter(Event)
+
+
+def _to_events(events: Iterable[Event]) -> tuple[Event, ...]:
+    return tuple(events)
+
+
+@attrs.frozen(slots=True)
+class Session:
+    """A validated session log: its events in order, and a name to report it under.
+
+    Invariants (checked by :meth:`__attrs_post_init__`, so every ``Session`` holds
+    them): ``t_ms`` never decreases; event ids are unique; an ``interrupt`` names an
+    earlier assistant ``turn``; a ``probe`` names an earlier event by index or id.
+
+    Attributes:
+        events: The events, in the order they happened.
+        name: What reports call the session (a file's stem, by default).
+    """
+
+    events: tuple[Event, ...] = attrs.field(converter=_to_events)
+    name: str = "session"
+
+    def __attrs_post_init__(self) -> None:
+        problems = _cross_check(self.events)
+        if problems:
+            index, message = problems[0]
+            raise SessionLogError(f"event {index}: {message}")
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def index_of(self, ref: int | str) -> int:
+        """Return the index of the event ``ref`` names: an index, or an event's ``id``.
+
+        Raises:
+            SessionLogError: no event has that index or id.
+
+        >>> s = Session([TurnEvent(t_ms=0, role="user", text="hi", id="u1")])
+        >>> s.index_of("u1"), s.index_of(0)
+        (0, 0)
+        """
+        if isinstance(ref, int):
+            if 0 <= ref < len(self.events):
+                return ref
+        else:
+            for index, event in enumerate(self.events):
+                if event.id == ref:
+                    return index
+        raise SessionLogError(
+            f"no event {ref!r:.60} in session {self.name!r}; refer to an event by "
+            f"its 0-based index or its id"
+        )
+
+    def to_jsonl(self) -> str:
+        """Return the session as JSONL text, one event a line (:func:`dump_session`)."""
+        return "".join(_dump_event(event) + "\n" for event in self.events)
+
+
+def _dump_event(event: Event) -> str:
+    data = event.model_dump(mode="json", exclude_none=True)
+    ordered = {"type": data.pop("type"), "t_ms": data.pop("t_ms")}
+    ordered.update(data)
+    line = json.dumps(ordered, ensure_ascii=False)
+    # JSON leaves these unescaped, but str.splitlines breaks lines at them.
+    return line.translate(_LINE_BREAK_ESCAPES)
+
+
+_LINE_BREAK_ESCAPES = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
+
+
+def _cross_check(events: Sequence[Event]) -> list[tuple[int, str]]:
+    """Return ``(event index, problem)`` for each rule that spans several events."""
+    problems: list[tuple[int, str]] = []
+    ids: dict[str, int] = {}
+    last_t = 0
+    for index, event in enumerate(events):
+        if event.t_ms < last_t:
+            problems.append(
+                (
+                    index,
+                    f"t_ms={event.t_ms} goes back in time (the event before is at "
+                    f"t_ms={last_t}); events must be in time order",
+                )
+            )
+        last_t = max(last_t, event.t_ms)
+        if isinstance(event, InterruptEvent):
+            target = ids.get(event.item)
+            if target is None:
+                problems.append(
+                    (
+                        index,
+                        f"interrupt names item={event.item!r:.60}, which is not the "
+                        f"id of an earlier event; give the assistant turn an id",
+                    )
+                )
+            else:
+                turn = events[target]
+                if not (isinstance(turn, TurnEvent) and turn.role == "assistant"):
+                    problems.append(
+                        (
+                            index,
+                            f"interrupt names item={event.item!r:.60}, a "
+                            f"{turn.type} event; only an assistant turn can be "
+                            f"interrupted",
+                        )
+                    )
+        elif isinstance(event, ProbeEvent):
+            ref = event.introduced
+            if isinstance(ref, int):
+                if ref >= index:
+                    problems.append(
+                        (
+                            index,
+                            f"probe introduced={ref} is not an earlier event; "
+                            f"name the event (0-based index or id) that brought "
+                            f"the needle in",
+                        )
+                    )
+            elif ref not in ids:
+                problems.append(
+                    (
+                        index,
+                        f"probe introduced={ref!r:.60} is not the id of an earlier "
+                        f"event",
+                    )
+                )
+        if event.id is not None:
+            if event.id in ids:
+                problems.append(
+                    (
+                        index,
+                        f"id={event.id!r:.60} is already used by event "
+                        f"{ids[event.id]}; ids must be unique",
+                    )
+                )
+            else:
+                ids[event.id] = index
+    return problems
+
+
+def _describe(error: pydantic.ValidationError) -> str:
+    parts = []
+    for detail in error.errors(include_url=False)[:3]:
+        where = ".".join(str(p) for p in detail["loc"]) or "line"
+        parts.append(f"{where}: {detail['msg']}")
+    return "; ".join(parts)
+
+
+def _read_lines(
+    source: str | os.PathLike[str] | Iterable[str],
+) -> tuple[str, list[str]]:
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SessionLogError(
+                f"cannot read the session log {str(path)!r}: {exc}; pass the path of "
+                f"a UTF-8 JSONL file, or its lines"
+            ) from exc
+        return str(path), _split_lines(text)
+    if isinstance(source, bytes):
+        raise InvalidTypeError(
+            "session log must be a path or an iterable of str lines, got bytes; "
+            "decode it first"
+        )
+    lines = list(source)
+    for line in lines:
+        if not isinstance(line, str):
+            raise InvalidTypeError(
+                f"session log lines must be str, got {type(line).__name__}: "
+                f"{line!r:.80}"
+            )
+    return "<lines>", [part for line in lines for part in _split_lines(line)]
+
+
+def _split_lines(text: str) -> list[str]:
+    # Only "\n" ends a JSONL line: str.splitlines would also split at U+0085, U+2028
+    # and other breaks that JSON strings may hold unescaped.
+    lines = text.split("\n")
+    if lines and lines[-1] == "" and len(lines) > 1:
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
+def load_session(
+    source: str | os.PathLike[str] | Iterable[str], *, name: str | None = None
+) -> Session:
+    """Read and validate a JSONL session log.
+
+    Every line is validated before anything is returned; blank lines are skipped. The
+    error names the first bad line's number (1-based) and counts the others.
+
+    Args:
+        source: A path (``str`` or ``os.PathLike``) to a JSONL file, or its lines.
+        name: What to call the session; by default the file's stem.
+
+    Returns:
+        The session.
+
+    Raises:
+        SessionLogError: the file cannot be read, or a line is not JSON, not a known
+            event, or breaks a rule that spans events (time order, unique ids,
+            references to earlier events).
+
+    >>> s = load_session(['{"type": "turn", "t_ms": 0, "role": "user", "text": "hi"}'])
+    >>> s.events[0].text
+    'hi'
+    """
+    label, lines = _read_lines(source)
+    if name is None:
+        name = Path(label).stem if label != "<lines>" else "session"
+    events: list[Event] = []
+    line_of: list[int] = []
+    errors: list[str] = []
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            errors.append(
+                f"line {lineno}: not JSON ({exc.msg} at column {exc.colno}); write "
+                f"one JSON object per line"
+            )
+            continue
+        if not isinstance(data, dict):
+            errors.append(
+                f"line {lineno}: expected a JSON object with a 'type', got "
+                f"{type(data).__name__}"
+            )
+            continue
+        try:
+            events.append(_EVENT.validate_python(data))
+        except pydantic.ValidationError as exc:
+            errors.append(f"line {lineno}: {_describe(exc)}")
+            continue
+        line_of.append(lineno)
+    if not errors:
+        errors = [
+            f"line {line_of[index]}: {message}"
+            for index, message in _cross_check(events)
+        ]
+    if errors:
+        more = len(errors) - _MAX_REPORTED_ERRORS
+        shown = "\n  ".join(errors[:_MAX_REPORTED_ERRORS])
+        tail = f"\n  ... and {more} more bad lines" if more > 0 else ""
+        raise SessionLogError(
+            f"{label}: {len(errors)} bad line(s); nothing was loaded:\n  {shown}{tail}"
+        )
+    return Session(events, name=name)
+
+
+def dump_session(session: Session, path: str | os.PathLike[str] | None = None) -> str:
+    r"""Return the session as JSONL text, and write it to ``path`` when one is given.
+
+    Fields at their defaults (``None``) are left out; ``type`` and ``t_ms`` come
+    first on each line.
+
+    >>> s = Session([RequestEvent(t_ms=5)])
+    >>> dump_session(s)
+    '{"type": "request", "t_ms": 5}\n'
+    """
+    text = session.to_jsonl()
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text
+
+
+# --------------------------------------------------------------------------- importers
+
+
+def _load_json(source: object, what: str) -> Any:
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SessionLogError(f"cannot read {what} {str(path)!r}: {exc}") from exc
+        stripped = text.lstrip()
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            if stripped.startswith("["):
+                raise SessionLogError(
+                    f"{str(path)!r} is not a JSON array ({exc.msg} at line "
+                    f"{exc.lineno}); pass a JSON array or JSONL of {what}"
+                ) from None
+        values = []
+        for lineno, line in enumerate(_split_lines(text), start=1):
+            if not line.strip():
+                continue
+            try:
+                values.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise SessionLogError(
+                    f"{str(path)!r} line {lineno}: not JSON ({exc.msg}); pass a JSON "
+                    f"array or JSONL of {what}"
+                ) from None
+        return values
+    return source
+
+
+def _content_text(content: object) -> str:
+    """Return the text of a Chat message or Realtime item's content."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Sequence):
+        texts = []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, Mapping):
+                value = part.get("text")
+                if value is None:
+                    value = part.get("transcript")
+                if isinstance(value, str):
+                    texts.append(value)
+        return "\n".join(t for t in texts if t)
+    return ""
+
+
+def session_from_chat_messages(
+    source: str | os.PathLike[str] | Sequence[Mapping[str, Any]],
+    *,
+    name: str | None = None,
+) -> Session:
+    """Import an OpenAI Chat Completions ``messages`` list as a session.
+
+    ``system`` and ``developer`` messages become ``instructions``; ``user`` and
+    ``assistant`` text becomes ``turn`` events; each assistant message is preceded by
+    a ``request`` (the model call that produced it); an assistant ``tool_calls`` entry
+    and the ``tool`` message answering it become one ``tool_call`` event, placed where
+    the result arrived. Messages carry no times, so event ``i`` gets
+    ``t_ms = 1000 * i``.
+
+    Args:
+        source: A path to a JSON file holding the list (or ``{"messages": [...]}``),
+            or the list itself.
+        name: What to call the session; by default the file's stem.
+
+    Returns:
+        The session.
+
+    Raises:
+        SessionLogError: the file cannot be read, or a message is malformed.
+
+    >>> s = session_from_chat_messages([
+    ...     {"role": "system", "content": "Be brief."},
+    ...     {"role": "user", "content": "Hi"},
+    ...     {"role": "assistant", "content": "Hello!"},
+    ... ])
+    >>> [e.type for e in s.events]
+    ['instructions', 'turn', 'request', 'turn']
+    """
+    data = _load_json(source, "Chat messages")
+    if isinstance(data, Mapping) and "messages" in data:
+        data = data["messages"]
+    if not isinstance(data, Sequence) or isinstance(data, str):
+        raise SessionLogError(
+            f"Chat messages must be a JSON list of messages, got {type(data).__name__}"
+        )
+    raw: list[dict[str, Any]] = []
+    calls: dict[str, tuple[str, str]] = {}
+    for index, message in enumerate(data):
+        if not isinstance(message, Mapping):
+            raise SessionLogError(
+                f"message {index}: expected an object, got {type(message).__name__}"
+            )
+        role = message.get("role")
+        if role in ("system", "developer"):
+            raw.append(
+                {"type": "instructions", "text": _content_text(message.get("content"))}
+            )
+        elif role == "user":
+            raw.append(
+                {
+                    "type": "turn",
+                    "role": "user",
+                    "text": _content_text(message.get("content")),
+                }
+            )
+        elif role == "assistant":
+            raw.append({"type": "request"})
+            text = _content_text(message.get("content"))
+            if text:
+                raw.append({"type": "turn", "role": "assistant", "text": text})
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") or {}
+                calls[str(call.get("id"))] = (
+                    str(function.get("name") or "tool"),
+                    str(function.get("arguments") or "{}"),
+                )
+        elif role in ("tool", "function"):
+            call_id = str(message.get("tool_call_id") or message.get("name") or "")
+            tool, arguments = calls.pop(
+                call_id, (str(message.get("name") or "tool"), "{}")
+            )
+            raw.append(
+                {
+                    "type": "tool_call",
+                    "name": tool,
+                    "arguments": arguments,
+                    "result": _content_text(message.get("content")),
+                    **({"call_id": call_id} if call_id else {}),
+                }
+            )
+        else:
+            raise SessionLogError(
+                f"message {index}: unknown role {role!r:.40}; expected system, "
+                f"developer, user, assistant or tool"
+            )
+    return _build(raw, name, source, step_ms=_CHAT_STEP_MS)
+
+
+def _build(
+    raw: list[dict[str, Any]], name: str | None, source: object, *, step_ms: int
+) -> Session:
+    events: list[Event] = []
+    for index, data in enumerate(raw):
+        data.setdefault("t_ms", index * step_ms)
+        try:
+            events.append(_EVENT.validate_python(data))
+        except pydantic.ValidationError as exc:
+            raise SessionLogError(f"imported event {index}: {_describe(exc)}") from None
+    if name is None:
+        name = (
+            Path(source).stem if isinstance(source, (str, os.PathLike)) else "session"
+        )
+    return Session(events, name=name)
+
+
+@attrs.define
+class _Slot:
+    """An item of a Realtime conversation, in the order it appeared."""
+
+    kind: str
+    data: dict[str, Any]
+    t_ms: int
+
+
+def _iter_realtime(data: object) -> Iterator[tuple[int | None, Mapping[str, Any]]]:
+    if isinstance(data, Mapping):
+        data = data.get("events", [data])
+    if not isinstance(data, Sequence) or isinstance(data, str):
+        raise SessionLogError(
+            f"Realtime events must be a JSON list (or JSONL) of events, got "
+            f"{type(data).__name__}"
+        )
+    for index, entry in enumerate(data):
+        if not isinstance(entry, Mapping):
+            raise SessionLogError(
+                f"event {index}: expected an object, got {type(entry).__name__}"
+            )
+        # A logger may wrap each event with its time: {"t_ms": 1200, "event": {...}}.
+        event = entry.get("event", entry)
+        t_ms = entry.get(
+            "t_ms", event.get("t_ms") if isinstance(event, Mapping) else None
+        )
+        if not isinstance(event, Mapping):
+            raise SessionLogError(f"event {index}: 'event' must be an object")
+        yield (t_ms if isinstance(t_ms, int) and t_ms >= 0 else None), event
+
+
+def session_from_realtime_events(
+    source: str | os.PathLike[str] | Sequence[Mapping[str, Any]],
+    *,
+    name: str | None = None,
+) -> Session:
+    """Import a log of OpenAI Realtime client and server events as a session.
+
+    Read, in log order (everything else is ignored):
+
+    - ``session.update`` / ``session.created`` / ``session.updated`` with
+      ``session.instructions``: ``instructions`` when they change;
+    - an item from ``conversation.item.create``, ``conversation.item.created``,
+      ``conversation.item.added``, ``conversation.item.done`` or
+      ``response.output_item.done``: a ``message`` item becomes a ``turn`` (its
+      ``input_text`` / ``text`` / ``output_text`` parts, or its audio parts'
+      ``transcript``), placed where the item first appeared and filled in by later
+      events about the same item id; a ``function_call_output`` with the matching
+      ``function_call`` becomes a ``tool_call``;
+    - ``conversation.item.input_audio_transcription.completed``: the ``transcript`` of
+      the user item ``item_id``;
+    - ``conversation.item.truncate`` (client) or ``conversation.item.truncated``
+      (server): an ``interrupt`` of ``item_id`` at ``audio_end_ms``;
+    - ``response.create`` (client) or ``response.created`` (server, unless it answers
+      a ``response.create`` already counted): a ``request``.
+
+    Items whose text never arrives (audio without a transcript) are left out, with
+    any interrupt of them. Events carry no times on the wire; a ``t_ms`` on the event
+    or on a wrapper ``{"t_ms": ..., "event": {...}}`` is used when present, else the
+    previous time plus 100 ms.
+
+    Args:
+        source: A path to a JSON array or JSONL file of events, or the list itself.
+        name: What to call the session; by default the file's stem.
+
+    Returns:
+        The session.
+
+    Raises:
+        SessionLogError: the file cannot be read, or an event is malformed.
+
+    >>> s = session_from_realtime_events([
+    ...     {"type": "conversation.item.created", "item": {"id": "item_1",
+    ...      "type": "message", "role": "user",
+    ...      "content": [{"type": "input_audio", "transcript": None}]}},
+    ...     {"type": "response.created", "response": {"id": "resp_1"}},
+    ...     {"type": "conversation.item.input_audio_transcription.completed",
+    ...      "item_id": "item_1", "content_index": 0, "transcript": "Hi there"},
+    ... ])
+    >>> [(e.type, getattr(e, "text", None)) for e in s.events]
+    [('turn', 'Hi there'), ('request', None)]
+    """
+    data = _load_json(source, "Realtime events")
+    slots: list[_Slot] = []
+    by_item: dict[str, _Slot] = {}
+    calls: dict[str, dict[str, Any]] = {}
+    instructions: str | None = None
+    open_request = False
+    now = -100
+    for t_ms, event in _iter_realtime(data):
+        now = max(now + 100, 0) if t_ms is None else max(t_ms, now)
+        kind = event.get("type")
+        if kind in ("session.update", "session.created", "session.updated"):
+            session = event.get("session")
+            text = session.get("instructions") if isinstance(session, Mapping) else None
+            if isinstance(text, str) and text != instructions:
+                instructions = text
+                slots.append(_Slot("instructions", {"text": text}, now))
+        elif kind in (
+            "conversation.item.create",
+            "conversation.item.created",
+            "conversation.item.added",
+            "conversation.item.done",
+            "response.output_item.done",
+        ):
+            item = event.get("item")
+            if isinstance(item, Mapping):
+                _take_item(item, now, slots, by_item, calls)
+        elif kind == "conversation.item.input_audio_transcription.completed":
+            slot = by_item.get(str(event.get("item_id")))
+            transcript = event.get("transcript")
+            if slot is not None and isinstance(transcript, str):
+                slot.data["text"] = transcript
+        elif kind in ("conversation.item.truncate", "conversation.item.truncated"):
+            heard = event.get("audio_end_ms")
+            if isinstance(heard, int) and heard >= 0:
+                slots.append(
+                    _Slot(
+                        "interrupt",
+                        {"item": str(event.get("item_id")), "heard_ms": heard},
+                        now,
+                    )
+                )
+        elif kind == "response.create":
+            open_request = True
+            slots.append(_Slot("request", {}, now))
+        elif kind == "response.created":
+            if open_request:
+                open_request = False
+            else:
+                slots.append(_Slot("request", {}, now))
+    return _build(_realtime_raw(slots), name, source, step_ms=0)
+
+
+def _take_item(
+    item: Mapping[str, Any],
+    now: int,
+    slots: list[_Slot],
+    by_item: dict[str, _Slot],
+    calls: dict[str, dict[str, Any]],
+) -> None:
+    item_id = item.get("id")
+    item_type = item.get("type", "message")
+    if item_type == "message":
+        role = item.get("role")
+        text = _content_text(item.get("content"))
+        if role in ("system", "developer"):
+            slot_kind, data = "instructions", {"text": text}
+        elif role in ("user", "assistant"):
+            slot_kind, data = "turn", {"role": role, "text": text}
+        else:
+            return
+        existing = by_item.get(str(item_id)) if item_id else None
+        if existing is not None:
+            if text:
+                existing.data["text"] = text
+            return
+        slot = _Slot(slot_kind, data, now)
+        if item_id:
+            data["id"] = str(item_id)
+            by_item[str(item_id)] = slot
+        slots.append(slot)
+    elif item_type == "function_call":
+        call_id = str(item.get("call_id") or item_id or "")
+        calls[call_id] = {
+            "name": str(item.get("name") or "tool"),
+            "arguments": str(item.get("arguments") or "{}"),
+        }
+    elif item_type == "function_call_output":
+        call_id = str(item.get("call_id") or "")
+        if item_id and str(item_id) in by_item:
+            return
+        call = calls.pop(call_id, {"name": "tool", "arguments": "{}"})
+        slot = _Slot(
+            "tool_call",
+            {
+                **call,
+                "result": str(item.get("output") or ""),
+                "call_id": call_id or None,
+            },
+            now,
+        )
+        if item_id:
+            by_item[str(item_id)] = slot
+        slots.append(slot)
+
+
+def _realtime_raw(slots: list[_Slot]) -> list[dict[str, Any]]:
+    kept: set[str] = set()
+    raw: list[dict[str, Any]] = []
+    for slot in slots:
+        data = {k: v for k, v in slot.data.items() if v is not None}
+        if slot.kind == "turn" and not data.get("text"):
+            continue
+        if slot.kind == "turn" and data["role"] == "assistant" and "id" in data:
+            kept.add(data["id"])
+        if slot.kind == "interrupt" and data["item"] not in kept:
+            continue
+        raw.append({"type": slot.kind, "t_ms": slot.t_ms, **data})
+    return raw

@@ -1,0 +1,706 @@
+"""Replay a logged session through one window per policy, and measure what each did.
+
+:func:`simulate` feeds every event of a :class:`~ctxchunk.session.Session` to one
+:class:`~ctxchunk.window.ContextWindow` per policy and records, per policy:
+
+- per-step series: tokens in the window, tokens evicted, history lost, and tokens
+  kept per role, after every event;
+- the **cliff**: the most history lost in one step, in tokens and as a share of the
+  history (everything unpinned) the window held just before that step;
+- **probe recall**: how many ``probe`` needles were still in the window's text;
+- **prompt-cache reuse**: at each ``request``, the longest token prefix the rendered
+  request shares with the previous one, and the input cost with and without
+  cached-input pricing (:class:`Prices`);
+- how many operations evicted something, and how many OpenAI Realtime client events
+  a live session would have been sent to stay in line with the window.
+
+:class:`WholeUpdateBaseline` reproduces the failure ctxchunk exists to fix, so the
+comparison shows it in numbers: each update is pushed whole, and when it does not fit,
+everything older than it is dropped at once.
+
+Results are plain attrs data with ``to_dict()`` for JSON, and deterministic: the same
+session, policies and budget give the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from ctxchunk.change import Change, Reason
+from ctxchunk.chunk import Chunk
+from ctxchunk.exceptions import (
+    CtxChunkError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    SessionLogError,
+)
+from ctxchunk.policies import Action, DropOldest, Evict, Policy, WindowView
+from ctxchunk.render import to_openai_chat, to_realtime_events
+from ctxchunk.roles import Role
+from ctxchunk.session import (
+    DocumentEvent,
+    Event,
+    InstructionsEvent,
+    InterruptEvent,
+    ProbeEvent,
+    RequestEvent,
+    Session,
+    ToolCallEvent,
+    TurnEvent,
+)
+from ctxchunk.tokens import Tokenizer, get_tokenizer
+
+__all__ = [
+    "DEFAULT_PRICES",
+    "PolicyResult",
+    "Prices",
+    "ProbeResult",
+    "RequestResult",
+    "SimulationResult",
+    "WholeUpdateBaseline",
+    "simulate",
+]
+
+_ROLES: tuple[str, ...] = tuple(role.value for role in Role)
+_LOST_REASONS = frozenset({Reason.POLICY, Reason.OVERSIZE, Reason.REPLACED})
+
+
+@attrs.frozen(slots=True)
+class Prices:
+    """Text input prices of a model, in USD per 1M tokens, and its cache rules.
+
+    Invariants: prices are at least 0; ``min_cached_tokens >= 0``;
+    ``cache_increment >= 1``. A request's prefix is cached only once it is
+    ``min_cached_tokens`` long, and then in whole multiples of ``cache_increment``
+    counted from 0 (OpenAI: 1,024 and 128).
+
+    Attributes:
+        input_per_mtok: Uncached input tokens.
+        cached_input_per_mtok: Cached input tokens.
+        min_cached_tokens: The shortest prefix the provider caches.
+        cache_increment: The granularity of a cache hit.
+        source: Where the numbers come from.
+    """
+
+    input_per_mtok: float
+    cached_input_per_mtok: float
+    min_cached_tokens: int = 1024
+    cache_increment: int = 128
+    source: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.input_per_mtok < 0 or self.cached_input_per_mtok < 0:
+            raise InvalidArgumentError(
+                f"prices must be at least 0, got input_per_mtok="
+                f"{self.input_per_mtok} and cached_input_per_mtok="
+                f"{self.cached_input_per_mtok}"
+            )
+        if self.min_cached_tokens < 0 or self.cache_increment < 1:
+            raise InvalidArgumentError(
+                f"min_cached_tokens={self.min_cached_tokens} must be at least 0 and "
+                f"cache_increment={self.cache_increment} at least 1"
+            )
+
+    def cached(self, shared_prefix: int) -> int:
+        """Return how many tokens of a ``shared_prefix``-token prefix are billed cached.
+
+        >>> Prices(4.0, 0.4).cached(1000), Prices(4.0, 0.4).cached(1300)
+        (0, 1280)
+        """
+        if shared_prefix < self.min_cached_tokens:
+            return 0
+        return shared_prefix - shared_prefix % self.cache_increment
+
+    def cost(self, tokens: int, cached: int = 0) -> float:
+        """Return the input cost in USD of ``tokens`` tokens, ``cached`` of them cached.
+
+        >>> round(Prices(4.0, 0.4).cost(2_000_000, 1_000_000), 6)
+        4.4
+        """
+        return (
+            (tokens - cached) * self.input_per_mtok
+            + cached * self.cached_input_per_mtok
+        ) / 1_000_000
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form."""
+        return attrs.asdict(self)
+
+
+_OPENAI_CACHE = (
+    "cache rules: developers.openai.com/api/docs/guides/prompt-caching (prompts of "
+    "1024 tokens or more) and the OpenAI cookbook's Prompt_Caching_201 (hits in "
+    "increments of 128 tokens)"
+)
+
+DEFAULT_PRICES: Mapping[str, Prices] = MappingProxyType(
+    {
+        "gpt-realtime": Prices(
+            4.00,
+            0.40,
+            source=(
+                "developers.openai.com/api/docs/models/compare?model=gpt-realtime, "
+                "text tokens: input $4.00, cached input $0.40 per 1M; " + _OPENAI_CACHE
+            ),
+        ),
+        "gpt-4o": Prices(
+            2.50,
+            1.25,
+            source=(
+                "openai.com/api/pricing as quoted by the openai-models crate "
+                "(docs.rs/crate/openai-models/0.1.1): input $2.50, cached input "
+                "$1.25 per 1M; " + _OPENAI_CACHE
+            ),
+        ),
+    }
+)
+"""Text input prices per model, in USD per 1M tokens, with where they were read.
+
+Prices change: pass ``prices=`` to :func:`simulate` to use your own."""
+
+
+@attrs.frozen(slots=True)
+class WholeUpdateBaseline:
+    """The failure ctxchunk fixes, as a policy: whole updates, and a cliff on overflow.
+
+    :func:`simulate` runs it in a window whose ``chunk_tokens`` is the whole budget, so
+    an update is never cut into chunks, and that protects no recent turns. When an
+    update does not fit, this policy evicts every unpinned chunk older than it, at
+    once: the all-or-nothing behaviour of a server that truncates a conversation to
+    make room for one large update.
+    """
+
+    def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
+        """Evict nothing if ``needed`` tokens are free, else every candidate."""
+        if view.free >= needed:
+            return
+        for unit in view.candidates():
+            yield Evict(unit)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"name": "WholeUpdateBaseline"}``."""
+        return {"name": "WholeUpdateBaseline"}
+
+    def __str__(self) -> str:
+        return "baseline"
+
+
+@attrs.frozen(slots=True)
+class ProbeResult:
+    """Whether a probe's needle was in the window when it was probed.
+
+    Attributes:
+        step: The index of the ``probe`` event.
+        needle: The text looked for.
+        introduced: The index of the event that brought the needle in.
+        found: Whether the window's text held the needle.
+    """
+
+    step: int
+    needle: str
+    introduced: int
+    found: bool
+
+
+@attrs.frozen(slots=True)
+class RequestResult:
+    """One model call: its size, what it shared with the previous call, and its cost.
+
+    Invariants: ``cached_tokens <= shared_prefix <= tokens``;
+    ``cost_cached <= cost``.
+
+    Attributes:
+        step: The index of the ``request`` event.
+        window_tokens: The window's exact rendered size (the API's prompt count).
+        tokens: Tokens of the request's deterministic serialization, the sequence
+            the prefix is measured on and the cost is computed from.
+        shared_prefix: The longest token prefix shared with the previous request.
+        cached_tokens: The part of ``shared_prefix`` billed as cached
+            (:meth:`Prices.cached`).
+        cost: Input cost in USD with no cache.
+        cost_cached: Input cost in USD with cached-input pricing.
+    """
+
+    step: int
+    window_tokens: int
+    tokens: int
+    shared_prefix: int
+    cached_tokens: int
+    cost: float
+    cost_cached: float
+
+
+def _ints(values: Iterable[int]) -> tuple[int, ...]:
+    return tuple(values)
+
+
+@attrs.frozen(slots=True)
+class PolicyResult:
+    """What one policy did to one session.
+
+    Series have one entry per session event, taken after the event was applied.
+
+    Attributes:
+        name: The policy's name in the comparison.
+        window_tokens: The window's rendered size.
+        evicted_tokens: Tokens that left the window in the step, for any reason
+            (policy, oversize, replacement, removal, interruption).
+        lost_tokens: History lost in the step: tokens of unpinned chunks that were in
+            the window before the step and left it for a policy, oversize or
+            replacement reason (interruptions and removals are not losses).
+        history_tokens: Tokens of unpinned chunks in the window before the step.
+        role_tokens: For each role, tokens of its chunks in the window.
+        cliff_tokens: ``max(lost_tokens)``.
+        cliff_share: ``lost / history`` at the first step where ``lost_tokens`` is
+            ``cliff_tokens`` (0 when nothing was lost).
+        cliff_step: That step's index, or -1 when nothing was lost.
+        eviction_events: Steps that evicted at least one chunk.
+        evicted_chunks: Chunks evicted over the session.
+        realtime_events: OpenAI Realtime client events a live session would have
+            been sent (:func:`ctxchunk.render.to_realtime_events` per step).
+        probes: Each probe's outcome.
+        requests: Each model call's size, cache reuse and cost.
+    """
+
+    name: str
+    window_tokens: tuple[int, ...] = attrs.field(converter=_ints)
+    evicted_tokens: tuple[int, ...] = attrs.field(converter=_ints)
+    lost_tokens: tuple[int, ...] = attrs.field(converter=_ints)
+    history_tokens: tuple[int, ...] = attrs.field(converter=_ints)
+    role_tokens: Mapping[str, tuple[int, ...]]
+    cliff_tokens: int
+    cliff_share: float
+    cliff_step: int
+    eviction_events: int
+    evicted_chunks: int
+    realtime_events: int
+    probes: tuple[ProbeResult, ...]
+    requests: tuple[RequestResult, ...]
+
+    @property
+    def probe_recall(self) -> float:
+        """The share of probes whose needle was found (1.0 when there were none)."""
+        if not self.probes:
+            return 1.0
+        return sum(p.found for p in self.probes) / len(self.probes)
+
+    @property
+    def cost(self) -> float:
+        """Total input cost in USD over the session's requests, with no cache."""
+        return sum(r.cost for r in self.requests)
+
+    @property
+    def cost_cached(self) -> float:
+        """Total input cost in USD over the session's requests, with the cache."""
+        return sum(r.cost_cached for r in self.requests)
+
+    @property
+    def cache_hit_rate(self) -> float:
+        """Cached tokens over all request tokens (0.0 with no requests)."""
+        total = sum(r.tokens for r in self.requests)
+        return sum(r.cached_tokens for r in self.requests) / total if total else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """Return the headline numbers, one comparison-table row."""
+        return {
+            "policy": self.name,
+            "cliff_tokens": self.cliff_tokens,
+            "cliff_share": round(self.cliff_share, 4),
+            "probe_recall": round(self.probe_recall, 4),
+            "probes_found": sum(p.found for p in self.probes),
+            "probes": len(self.probes),
+            "eviction_events": self.eviction_events,
+            "evicted_chunks": self.evicted_chunks,
+            "evicted_tokens": sum(self.evicted_tokens),
+            "realtime_events": self.realtime_events,
+            "requests": len(self.requests),
+            "cache_hit_rate": round(self.cache_hit_rate, 4),
+            "cost_usd": round(self.cost, 6),
+            "cost_cached_usd": round(self.cost_cached, 6),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form: the summary plus every series."""
+        return {
+            **self.summary(),
+            "cliff_step": self.cliff_step,
+            "series": {
+                "window_tokens": list(self.window_tokens),
+                "evicted_tokens": list(self.evicted_tokens),
+                "lost_tokens": list(self.lost_tokens),
+                "history_tokens": list(self.history_tokens),
+                "role_tokens": {k: list(v) for k, v in self.role_tokens.items()},
+            },
+            "probes": [attrs.asdict(p) for p in self.probes],
+            "requests": [attrs.asdict(r) for r in self.requests],
+        }
+
+
+@attrs.frozen(slots=True)
+class SimulationResult:
+    """The comparison of several policies on one session.
+
+    Attributes:
+        session: The session's name.
+        budget: The window budget every policy ran under.
+        chunk_tokens: The chunk size (the baseline ignores it: it never chunks).
+        model: The model whose prices were used.
+        prices: Those prices.
+        steps: The type of each session event, in order (the series' x axis).
+        times_ms: The time of each session event.
+        policies: One result per policy, in the order given.
+    """
+
+    session: str
+    budget: int
+    chunk_tokens: int
+    model: str
+    prices: Prices
+    steps: tuple[str, ...]
+    times_ms: tuple[int, ...]
+    policies: tuple[PolicyResult, ...]
+
+    def __getitem__(self, name: str) -> PolicyResult:
+        for result in self.policies:
+            if result.name == name:
+                return result
+        raise KeyError(name)
+
+    def table(self) -> list[dict[str, Any]]:
+        """Return one summary row per policy (:meth:`PolicyResult.summary`)."""
+        return [result.summary() for result in self.policies]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form; ``json.dumps`` of it is deterministic."""
+        return {
+            "session": self.session,
+            "budget": self.budget,
+            "chunk_tokens": self.chunk_tokens,
+            "model": self.model,
+            "prices": self.prices.to_dict(),
+            "steps": list(self.steps),
+            "times_ms": list(self.times_ms),
+            "policies": [result.to_dict() for result in self.policies],
+        }
+
+
+def policy_name(policy: object) -> str:
+    """Return the name a policy is reported under: its ``str``, without a bare ``()``.
+
+    >>> policy_name(WholeUpdateBaseline()), policy_name(DropOldest())
+    ('baseline', 'DropOldest')
+    """
+    text = str(policy)
+    if text.startswith("<") or not text:
+        return type(policy).__name__
+    return text.removesuffix("()")
+
+
+def simulate(
+    session: Session,
+    policies: Sequence[Policy] | Mapping[str, Policy] = (),
+    budget: int = 16_000,
+    *,
+    chunk_tokens: int = 2000,
+    model: str = "gpt-realtime",
+    prices: Prices | None = None,
+    tokenizer: str | Tokenizer = "o200k_base",
+) -> SimulationResult:
+    """Replay ``session`` through one window per policy and measure each.
+
+    Args:
+        session: The session to replay.
+        policies: Policy objects (named by :func:`policy_name`) or a mapping from
+            name to policy. Empty: ``WholeUpdateBaseline`` and ``DropOldest``.
+        budget: The window budget in tokens.
+        chunk_tokens: The largest chunk an update is cut into.
+        model: The model whose :data:`DEFAULT_PRICES` apply (when ``prices`` is
+            None) and whose chat format the window counts in.
+        prices: Prices to use instead of the model's defaults.
+        tokenizer: The tokenizer the windows count with.
+
+    Returns:
+        The comparison.
+
+    Raises:
+        InvalidArgumentError: an unknown model with no ``prices``, duplicate policy
+            names, or a budget or chunk size the window rejects.
+        SessionLogError: the session does something the window rejects (the message
+            names the event).
+    """
+    if not isinstance(session, Session):
+        raise InvalidTypeError(
+            f"session must be a Session, got {type(session).__name__}; read a log "
+            f"with load_session(path)"
+        )
+    if prices is None:
+        found = DEFAULT_PRICES.get(model)
+        if found is None:
+            raise InvalidArgumentError(
+                f"no default prices for model={model!r}; pass prices=Prices(...) or "
+                f"one of {sorted(DEFAULT_PRICES)}"
+            )
+        prices = found
+    named = _named(policies)
+    tok = get_tokenizer(tokenizer)
+    results = tuple(
+        _Replay(
+            session, name, _make_window(policy, budget, chunk_tokens, tok), tok, prices
+        ).run()
+        for name, policy in named
+    )
+    return SimulationResult(
+        session=session.name,
+        budget=budget,
+        chunk_tokens=chunk_tokens,
+        model=model,
+        prices=prices,
+        steps=tuple(event.type for event in session.events),
+        times_ms=tuple(event.t_ms for event in session.events),
+        policies=results,
+    )
+
+
+def _named(
+    policies: Sequence[Policy] | Mapping[str, Policy],
+) -> list[tuple[str, Policy]]:
+    if isinstance(policies, Mapping):
+        named = [(str(k), v) for k, v in policies.items()]
+    else:
+        if not policies:
+            policies = (WholeUpdateBaseline(), DropOldest())
+        named = [(policy_name(p), p) for p in policies]
+    names = [name for name, _ in named]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidArgumentError(
+            f"policy names must be unique, got {duplicates} more than once; pass a "
+            f"mapping from name to policy"
+        )
+    return named
+
+
+def _serialize(message: Mapping[str, Any]) -> str:
+    return json.dumps(
+        message, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _make_window(
+    policy: Policy, budget: int, chunk_tokens: int, tokenizer: Tokenizer
+) -> Any:
+    # Imported here so that the session format and the metrics load on their own.
+    from ctxchunk.window import ContextWindow
+
+    if isinstance(policy, WholeUpdateBaseline):
+        return ContextWindow(
+            budget,
+            policy=policy,
+            chunk_tokens=budget,
+            tokenizer=tokenizer,
+            protect_recent_turns=0,
+        )
+    return ContextWindow(
+        budget, policy=policy, chunk_tokens=chunk_tokens, tokenizer=tokenizer
+    )
+
+
+class _Replay:
+    """One policy's pass over a session (the mutable state of :func:`simulate`).
+
+    ``window`` is a :class:`~ctxchunk.window.ContextWindow` (or any object with its
+    ``pin``, ``add_turn``, ``add_document``, ``add_tool_call``, ``interrupt``,
+    ``remove``, ``chunks`` and ``tokens``).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        name: str,
+        window: Any,
+        tokenizer: Tokenizer,
+        prices: Prices,
+    ) -> None:
+        self.session = session
+        self.name = name
+        self.prices = prices
+        self.tokenizer = tokenizer
+        self.window = window
+        self.instructions_source: str | None = None
+        self.instructions: str | None = None
+        self.item_sources: dict[str, str] = {}
+        self.previous_request: list[int] = []
+        self.message_tokens: dict[str, list[int]] = {}
+
+    def apply(self, index: int, event: Event) -> Change | None:
+        window = self.window
+        if isinstance(event, InstructionsEvent):
+            if self.instructions_source is not None:
+                window.remove(self.instructions_source)
+            change: Change = window.pin(event.text, role="system")
+            self.instructions = event.text
+            if change.added:
+                self.instructions_source = change.added[0].source
+            return change
+        if isinstance(event, TurnEvent):
+            if not event.text.strip():
+                return None
+            end_ms = None
+            if event.words:
+                end_ms = event.t_ms + event.words[-1].end_ms
+            change = window.add_turn(
+                event.role,
+                event.text,
+                speaker=event.speaker,
+                start_ms=event.t_ms if end_ms is not None else None,
+                end_ms=end_ms,
+                id=event.id,
+            )
+            if event.id is not None and change.added:
+                self.item_sources[event.id] = change.added[0].source
+            return change
+        if isinstance(event, DocumentEvent):
+            change = window.add_document(
+                event.content, url=event.url, title=event.title, format=event.format
+            )
+            return change
+        if isinstance(event, ToolCallEvent):
+            change = window.add_tool_call(
+                event.name, event.arguments_json, event.result, call_id=event.call_id
+            )
+            return change
+        if isinstance(event, InterruptEvent):
+            source = self.item_sources.get(event.item)
+            if source is None or not any(c.source == source for c in window.chunks):
+                return None
+            turn = self.session.events[self.session.index_of(event.item)]
+            words = None
+            if isinstance(turn, TurnEvent) and turn.words is not None:
+                words = [w.model_dump() for w in turn.words]
+            change = window.interrupt(source, event.heard_ms, words=words)
+            return change
+        return None
+
+    def text(self) -> str:
+        parts: list[str] = []
+        previous: Chunk | None = None
+        for chunk in self.window.chunks:
+            joined = (
+                previous is not None
+                and previous.source == chunk.source
+                and previous.part + 1 == chunk.part
+            )
+            parts.append(chunk.text if joined else "\n\n" + chunk.text)
+            previous = chunk
+        return "".join(parts)
+
+    def request(self, index: int) -> RequestResult:
+        sequence: list[int] = []
+        messages: list[dict[str, Any]] = to_openai_chat(self.window)
+        for message in messages:
+            key = _serialize(message)
+            tokens = self.message_tokens.get(key)
+            if tokens is None:
+                tokens = self.tokenizer.encode(key)
+                self.message_tokens[key] = tokens
+            sequence.extend(tokens)
+        shared = _common_prefix(self.previous_request, sequence)
+        self.previous_request = sequence
+        cached = self.prices.cached(shared)
+        return RequestResult(
+            step=index,
+            window_tokens=self.window.tokens,
+            tokens=len(sequence),
+            shared_prefix=shared,
+            cached_tokens=cached,
+            cost=self.prices.cost(len(sequence)),
+            cost_cached=self.prices.cost(len(sequence), cached),
+        )
+
+    def run(self) -> PolicyResult:
+        window_tokens: list[int] = []
+        evicted_tokens: list[int] = []
+        lost_tokens: list[int] = []
+        history_tokens: list[int] = []
+        role_tokens: dict[str, list[int]] = {role: [] for role in _ROLES}
+        probes: list[ProbeResult] = []
+        requests: list[RequestResult] = []
+        eviction_events = evicted_chunks = realtime = 0
+        for index, event in enumerate(self.session.events):
+            before = {c.id: c for c in self.window.chunks if not c.pinned}
+            history = sum(c.tokens for c in before.values())
+            try:
+                change = self.apply(index, event)
+            except CtxChunkError as exc:
+                raise SessionLogError(
+                    f"session {self.session.name!r}, event {index} ({event.type}): "
+                    f"the window rejected it: {exc}"
+                ) from exc
+            lost = 0
+            if change is not None:
+                if change.evicted:
+                    eviction_events += 1
+                    evicted_chunks += len(change.evicted)
+                lost = sum(
+                    e.chunk.tokens
+                    for e in change.evicted
+                    if e.reason in _LOST_REASONS and e.chunk.id in before
+                )
+                realtime += len(
+                    to_realtime_events(change, instructions=self.instructions)
+                )
+                evicted_tokens.append(change.evicted_tokens)
+            else:
+                evicted_tokens.append(0)
+            if isinstance(event, ProbeEvent):
+                probes.append(
+                    ProbeResult(
+                        step=index,
+                        needle=event.needle,
+                        introduced=self.session.index_of(event.introduced),
+                        found=event.needle in self.text(),
+                    )
+                )
+            elif isinstance(event, RequestEvent):
+                requests.append(self.request(index))
+            lost_tokens.append(lost)
+            history_tokens.append(history)
+            window_tokens.append(self.window.tokens)
+            per_role = dict.fromkeys(_ROLES, 0)
+            for chunk in self.window.chunks:
+                per_role[chunk.role.value] += chunk.tokens
+            for role in _ROLES:
+                role_tokens[role].append(per_role[role])
+        cliff = max(lost_tokens, default=0)
+        cliff_step = lost_tokens.index(cliff) if cliff else -1
+        share = cliff / history_tokens[cliff_step] if cliff else 0.0
+        return PolicyResult(
+            name=self.name,
+            window_tokens=window_tokens,
+            evicted_tokens=evicted_tokens,
+            lost_tokens=lost_tokens,
+            history_tokens=history_tokens,
+            # A plain dict (not a read-only proxy) so results can cross processes.
+            role_tokens={role: tuple(values) for role, values in role_tokens.items()},
+            cliff_tokens=cliff,
+            cliff_share=share,
+            cliff_step=cliff_step,
+            eviction_events=eviction_events,
+            evicted_chunks=evicted_chunks,
+            realtime_events=realtime,
+            probes=tuple(probes),
+            requests=tuple(requests),
+        )

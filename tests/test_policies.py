@@ -1,0 +1,220 @@
+"""Tests for ctxchunk.policies: what each shipped policy keeps and loses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ctxchunk._openai_chat import to_openai_chat
+from ctxchunk.change import Reason
+from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
+from ctxchunk.policies import (
+    Chain,
+    ClearToolResults,
+    DropOldest,
+    MiddleOut,
+    RetentionRatio,
+    RolePriority,
+    Summarize,
+    extractive_summary,
+    policy_from_dict,
+)
+from ctxchunk.roles import Kind, Role
+from ctxchunk.tokens import count_messages
+from ctxchunk.window import ContextWindow
+
+ALL = [
+    DropOldest(),
+    RetentionRatio(0.6),
+    RolePriority(),
+    MiddleOut(keep_first=2),
+    ClearToolResults(keep=2),
+    Summarize(),
+    Chain(ClearToolResults(keep=1), RolePriority()),
+]
+
+
+def filled(policy, budget=400, protect=1):
+    window = ContextWindow(
+        budget, chunk_tokens=60, policy=policy, protect_recent_turns=protect
+    )
+    window.pin("Rules.")
+    for i in range(12):
+        window.add_turn("user", f"Question {i} about lamps and refunds?")
+        window.add_tool_call("search", {"q": i}, f"Result {i}: " + "data " * 20)
+        window.add_turn("assistant", f"Answer {i}. It is fine.")
+    return window
+
+
+@pytest.mark.parametrize("policy", ALL, ids=repr)
+def test_every_policy_keeps_the_guarantees(policy):
+    """Under every policy the window stays exact, in budget, with pins kept."""
+    window = filled(policy)
+    window.check_valid()
+    assert window.tokens <= 400
+    assert window.tokens == count_messages(to_openai_chat(window), model="o200k_base")
+    assert window.chunks[0].text == "Rules."
+    assert window.chunks[-1].text == "Answer 11. It is fine."
+
+
+@pytest.mark.parametrize("policy", ALL, ids=repr)
+def test_every_policy_round_trips(policy):
+    """Every shipped policy is rebuilt from its to_dict."""
+    assert policy_from_dict(policy.to_dict()) == policy
+
+
+def test_drop_oldest_evicts_oldest_first():
+    """DropOldest archives history in the order it was added."""
+    window = filled(DropOldest())
+    lost = [e.chunk for e in window.archive]
+    assert lost[0].text.startswith("Question 0")
+    assert all(e.reason is Reason.POLICY for e in window.archive)
+
+
+def test_retention_ratio_cuts_in_steps():
+    """RetentionRatio cuts to the ratio, then adds without evicting for a while."""
+    window = ContextWindow(400, chunk_tokens=60, policy=RetentionRatio(0.5))
+    quiet = 0
+    for i in range(40):
+        change = window.add_turn("user", f"Turn {i} " + "word " * 10)
+        if change.evicted:
+            assert change.tokens_after <= 0.5 * 400 + 30
+        else:
+            quiet += 1
+    assert quiet > 30
+
+
+def test_role_priority_evicts_tool_context_first():
+    """RolePriority drops tool groups before any turn."""
+    window = filled(RolePriority(), budget=600)
+    lost_roles = {e.chunk.role for e in window.archive}
+    assert lost_roles == {Role.TOOL}
+    assert sum(c.kind is Kind.TURN for c in window.chunks) == 24
+
+
+def test_role_priority_validates_order():
+    """An order naming a role twice or a bare string is rejected."""
+    with pytest.raises(InvalidArgumentError):
+        RolePriority(order=("tool", "tool"))
+    with pytest.raises(InvalidTypeError):
+        RolePriority(order="tool")
+
+
+def test_middle_out_keeps_the_opening():
+    """MiddleOut keeps the first units after the pins and evicts the middle."""
+    window = filled(MiddleOut(keep_first=1))
+    texts = [c.text for c in window.chunks]
+    assert texts[1] == "Question 0 about lamps and refunds?"
+    assert any(e.chunk.text.startswith("Result 0") for e in window.archive)
+
+
+def test_clear_tool_results_keeps_calls():
+    """ClearToolResults replaces old results with a placeholder, keeping the call."""
+    policy = ClearToolResults(keep=2)
+    window = filled(policy, budget=500)
+    results = [c for c in window.chunks if c.kind is Kind.TOOL_RESULT]
+    cleared = [c for c in results if c.text == policy.placeholder]
+    assert cleared
+    assert results[-1].text != policy.placeholder
+    assert results[-2].text != policy.placeholder
+    assert any(e.reason is Reason.REPLACED for e in window.archive)
+    window.check_valid()
+
+
+def test_clear_tool_results_excludes_tools():
+    """Results of excluded tools are never cleared."""
+    policy = ClearToolResults(keep=0, exclude_tools=("search",))
+    window = filled(policy, budget=900)
+    assert all(e.reason is not Reason.REPLACED for e in window.archive)
+
+
+def test_clear_tool_results_clear_at_least():
+    """Below clear_at_least, nothing is cleared (the window evicts instead)."""
+    window = filled(ClearToolResults(keep=0, clear_at_least=10_000), budget=900)
+    assert all(e.reason is not Reason.REPLACED for e in window.archive)
+
+
+def test_clear_tool_results_trigger_and_inputs():
+    """A trigger clears early; clear_inputs empties the call's arguments."""
+    policy = ClearToolResults(keep=1, trigger=300, clear_inputs=True)
+    window = filled(policy, budget=2000)
+    assert window.tokens < 2000
+    calls = [c for c in window.chunks if c.kind is Kind.TOOL_CALL]
+    assert calls[0].text == "{}"
+    assert calls[-1].text != "{}"
+
+
+def test_summarize_replaces_with_a_summary():
+    """Summarize replaces a run of old history by one non-user summary chunk."""
+    window = filled(Summarize(max_summary_tokens=60))
+    summaries = [c for c in window.chunks if c.kind is Kind.SUMMARY]
+    assert summaries
+    assert all(c.role is not Role.USER for c in summaries)
+    assert all(c.text.strip() for c in summaries)
+    assert any(e.reason is Reason.REPLACED for e in window.archive)
+
+
+@pytest.mark.parametrize(
+    "summarizer",
+    [
+        lambda chunks: 1 / 0,
+        lambda chunks: "",
+        lambda chunks: "   ",
+        lambda chunks: None,
+    ],
+    ids=["raises", "empty", "blank", "none"],
+)
+def test_summarize_failure_falls_back_to_eviction(summarizer):
+    """A failing summarizer never replaces history with an error or nothing."""
+    window = filled(Summarize(summarizer=summarizer))
+    assert not any(c.kind is Kind.SUMMARY for c in window.chunks)
+    assert all(e.reason is Reason.POLICY for e in window.archive)
+    window.check_valid()
+
+
+def test_summarize_refuses_user_role():
+    """A summary is never a user turn."""
+    with pytest.raises(InvalidArgumentError):
+        Summarize(role="user")
+
+
+def test_extractive_summary_is_deterministic():
+    """The default summarizer is offline and deterministic."""
+    window = filled(DropOldest(), budget=5000)
+    chunks = window.chunks[1:6]
+    assert extractive_summary(chunks) == extractive_summary(chunks)
+    assert extractive_summary(chunks).startswith("Summary of 5 earlier items")
+
+
+def test_chain_tries_each_in_turn():
+    """A chain clears tool results first and evicts by role only if needed."""
+    window = filled(Chain(ClearToolResults(keep=1), RolePriority()), budget=500)
+    reasons = {e.reason for e in window.archive}
+    assert Reason.REPLACED in reasons
+    window.check_valid()
+
+
+def test_chain_needs_policies():
+    """An empty chain or a non-policy is an error."""
+    with pytest.raises(InvalidArgumentError):
+        Chain()
+    with pytest.raises(InvalidTypeError):
+        Chain(object())  # type: ignore[arg-type]
+
+
+def test_policy_from_dict_errors():
+    """Unknown names and custom summarizers cannot be rebuilt from JSON."""
+    with pytest.raises(InvalidArgumentError):
+        policy_from_dict({"name": "Nope"})
+    with pytest.raises(InvalidArgumentError):
+        policy_from_dict(Summarize(summarizer=lambda c: "x").to_dict())
+
+
+def test_policies_do_not_import_the_window():
+    """policies.py depends on the window only through its protocols."""
+    import ctxchunk.policies as module
+
+    source = Path(module.__file__).read_text(encoding="utf-8")
+    assert "ctxchunk.window" not in source
+    assert "import window" not in source

@@ -1,0 +1,372 @@
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ctxchunk.exceptions import CtxChunkError, SessionLogError
+from ctxchunk.session import (
+    DocumentEvent,
+    InstructionsEvent,
+    InterruptEvent,
+    ProbeEvent,
+    RequestEvent,
+    Session,
+    ToolCallEvent,
+    TurnEvent,
+    WordTiming,
+    dump_session,
+    load_session,
+    session_from_chat_messages,
+    session_from_realtime_events,
+)
+
+EXAMPLES = Path(__file__).parent.parent / "examples" / "sessions"
+
+EVERY_TYPE = [
+    '{"type": "instructions", "t_ms": 0, "text": "You are a helpful agent."}',
+    '{"type": "turn", "t_ms": 10, "id": "u1", "role": "user", "text": "Hi",'
+    ' "speaker": "Ana"}',
+    '{"type": "turn", "t_ms": 20, "id": "a1", "role": "assistant", "text": "Hello'
+    ' there", "words": [{"word": "Hello", "start_ms": 0, "end_ms": 300},'
+    ' {"word": "there", "start_ms": 300, "end_ms": 600}]}',
+    '{"type": "interrupt", "t_ms": 25, "item": "a1", "heard_ms": 310}',
+    '{"type": "document", "t_ms": 30, "id": "doc", "url": "https://example.org/",'
+    ' "title": "Example", "content": "<p>Body</p>", "format": "html"}',
+    '{"type": "tool_call", "t_ms": 40, "name": "lookup", "arguments": {"q": "x"},'
+    ' "result": "42", "call_id": "call_1"}',
+    '{"type": "request", "t_ms": 50}',
+    '{"type": "probe", "t_ms": 60, "needle": "Body", "introduced": "doc"}',
+    '{"type": "probe", "t_ms": 61, "needle": "Hi", "introduced": 1}',
+]
+
+
+class TestLoadSession:
+    def test_reads_every_event_type(self):
+        """Each documented event type loads into its model, in order."""
+        session = load_session(EVERY_TYPE)
+        types = [type(e) for e in session.events]
+        assert types == [
+            InstructionsEvent,
+            TurnEvent,
+            TurnEvent,
+            InterruptEvent,
+            DocumentEvent,
+            ToolCallEvent,
+            RequestEvent,
+            ProbeEvent,
+            ProbeEvent,
+        ]
+        turn = session.events[2]
+        assert isinstance(turn, TurnEvent)
+        assert turn.words == (
+            WordTiming(word="Hello", start_ms=0, end_ms=300),
+            WordTiming(word="there", start_ms=300, end_ms=600),
+        )
+        call = session.events[5]
+        assert isinstance(call, ToolCallEvent)
+        assert call.arguments_json == '{"q": "x"}'
+
+    def test_reads_a_file_and_names_the_session_after_it(self, tmp_path):
+        """A path is read as a file and the session is named after its stem."""
+        path = tmp_path / "call-42.jsonl"
+        path.write_text("\n".join(EVERY_TYPE) + "\n\n", encoding="utf-8")
+        session = load_session(path)
+        assert session.name == "call-42"
+        assert len(session) == len(EVERY_TYPE)
+
+    def test_bad_json_names_its_line(self):
+        """A line that is not JSON is reported with its 1-based line number."""
+        lines = [*EVERY_TYPE[:3], "{not json", *EVERY_TYPE[3:]]
+        with pytest.raises(SessionLogError, match=r"line 4: not JSON"):
+            load_session(lines)
+
+    def test_unknown_type_and_missing_field_name_their_lines(self):
+        """Schema errors name the line and the field, and every bad line is counted."""
+        lines = [
+            EVERY_TYPE[0],
+            '{"type": "shout", "t_ms": 1}',
+            '{"type": "turn", "t_ms": 2, "role": "user"}',
+        ]
+        with pytest.raises(SessionLogError) as info:
+            load_session(lines)
+        message = str(info.value)
+        assert "2 bad line(s); nothing was loaded" in message
+        assert "line 2:" in message
+        assert "line 3: turn.text: Field required" in message
+
+    def test_blank_lines_keep_line_numbers(self):
+        """Blank lines are skipped but still counted in line numbers."""
+        lines = [EVERY_TYPE[0], "", "   ", '{"type": "turn", "t_ms": 1, "role": "x"}']
+        with pytest.raises(SessionLogError, match=r"line 4: turn\.role"):
+            load_session(lines)
+
+    def test_time_going_backwards_is_an_error(self):
+        """t_ms must never decrease; the later line is blamed."""
+        lines = ['{"type": "request", "t_ms": 100}', '{"type": "request", "t_ms": 99}']
+        with pytest.raises(SessionLogError, match=r"line 2: t_ms=99 goes back"):
+            load_session(lines)
+
+    def test_interrupt_must_name_an_earlier_assistant_turn(self):
+        """An interrupt of an unknown item or of a user turn is rejected."""
+        unknown = ['{"type": "interrupt", "t_ms": 0, "item": "nope", "heard_ms": 1}']
+        with pytest.raises(SessionLogError, match=r"line 1: interrupt names"):
+            load_session(unknown)
+        user = [
+            EVERY_TYPE[1],
+            '{"type": "interrupt", "t_ms": 11, "item": "u1", "heard_ms": 1}',
+        ]
+        with pytest.raises(SessionLogError, match=r"line 2: .*only an assistant"):
+            load_session(user)
+
+    def test_probe_must_name_an_earlier_event(self):
+        """A probe's `introduced` must be an earlier index or id."""
+        lines = [
+            EVERY_TYPE[1],
+            '{"type": "probe", "t_ms": 11, "needle": "Hi", "introduced": 1}',
+        ]
+        with pytest.raises(SessionLogError, match=r"line 2: probe introduced=1"):
+            load_session(lines)
+
+    def test_duplicate_ids_are_rejected(self):
+        """Two events with the same id make the log ambiguous."""
+        with pytest.raises(SessionLogError, match=r"line 2: id='u1' is already"):
+            load_session(
+                [EVERY_TYPE[1], EVERY_TYPE[1].replace('"t_ms": 10', '"t_ms": 11')]
+            )
+
+    def test_unreadable_file(self, tmp_path):
+        """A missing file is a SessionLogError, also catchable as ValueError."""
+        with pytest.raises(SessionLogError, match="cannot read the session log"):
+            load_session(tmp_path / "missing.jsonl")
+        with pytest.raises(ValueError, match="cannot read"):
+            load_session(tmp_path / "missing.jsonl")
+
+    def test_errors_are_ctxchunk_errors(self):
+        """SessionLogError belongs to the library's hierarchy."""
+        assert issubclass(SessionLogError, CtxChunkError)
+
+
+class TestDumpSession:
+    def test_round_trip(self, tmp_path):
+        """dump then load gives back an equal session."""
+        session = load_session(EVERY_TYPE, name="demo")
+        path = tmp_path / "demo.jsonl"
+        text = dump_session(session, path)
+        assert path.read_text(encoding="utf-8") == text
+        assert load_session(path) == session
+        assert load_session(text.splitlines(), name="demo") == session
+
+    def test_lines_start_with_type_and_time_and_omit_defaults(self):
+        """Each line leads with type and t_ms and leaves None fields out."""
+        text = dump_session(Session([TurnEvent(t_ms=3, role="user", text="hey")]))
+        assert text == '{"type": "turn", "t_ms": 3, "role": "user", "text": "hey"}\n'
+
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["user", "assistant"]),
+                st.text(max_size=30),
+                st.integers(0, 10_000),
+            ),
+            max_size=15,
+        )
+    )
+    def test_round_trip_random_turns(self, turns):
+        """Any sequence of turns survives a round trip through JSONL."""
+        t = 0
+        events = []
+        for role, text, step in turns:
+            t += step
+            events.append(TurnEvent(t_ms=t, role=role, text=text))
+        session = Session(events)
+        assert load_session(dump_session(session).splitlines()) == session
+
+    def test_session_checks_its_invariants(self):
+        """Building a Session directly enforces the cross-event rules too."""
+        with pytest.raises(SessionLogError, match="event 1: t_ms=1 goes back"):
+            Session([RequestEvent(t_ms=5), RequestEvent(t_ms=1)])
+
+
+class TestChatImport:
+    def test_messages_with_tool_calls(self, tmp_path):
+        """System, turns, tool calls with their results, and a request per reply."""
+        messages = [
+            {"role": "developer", "content": "Be brief."},
+            {"role": "user", "content": [{"type": "text", "text": "Weather?"}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "weather", "arguments": '{"city":"Oslo"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": "-3 C"},
+            {"role": "assistant", "content": "Cold: -3 C."},
+        ]
+        path = tmp_path / "chat.json"
+        path.write_text(json.dumps({"messages": messages}), encoding="utf-8")
+        session = session_from_chat_messages(path)
+        assert session.name == "chat"
+        assert [e.type for e in session.events] == [
+            "instructions",
+            "turn",
+            "request",
+            "tool_call",
+            "request",
+            "turn",
+        ]
+        call = session.events[3]
+        assert isinstance(call, ToolCallEvent)
+        assert (call.name, call.arguments, call.result, call.call_id) == (
+            "weather",
+            '{"city":"Oslo"}',
+            "-3 C",
+            "call_1",
+        )
+        assert [e.t_ms for e in session.events] == [0, 1000, 2000, 3000, 4000, 5000]
+
+    def test_unknown_role(self):
+        """A message with an unknown role is reported with its index."""
+        with pytest.raises(SessionLogError, match="message 0: unknown role 'robot'"):
+            session_from_chat_messages([{"role": "robot", "content": "beep"}])
+
+    def test_fixture_file(self):
+        """The shared Chat fixture imports into a valid session."""
+        fixture = Path(__file__).parent / "fixtures" / "chat_support_session.json"
+        session = session_from_chat_messages(fixture)
+        assert any(e.type == "tool_call" for e in session.events)
+        assert any(e.type == "request" for e in session.events)
+
+
+class TestRealtimeImport:
+    def test_voice_conversation_with_truncation(self):
+        """Items, late transcripts, calls, truncation and responses become events."""
+        events = [
+            {"type": "session.update", "session": {"instructions": "Be kind."}},
+            {"type": "session.updated", "session": {"instructions": "Be kind."}},
+            {
+                "type": "conversation.item.created",
+                "item": {
+                    "id": "item_u1",
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_audio", "transcript": None}],
+                },
+            },
+            {"type": "response.create"},
+            {"type": "response.created", "response": {"id": "resp_1"}},
+            {
+                "type": "conversation.item.input_audio_transcription.completed",
+                "item_id": "item_u1",
+                "content_index": 0,
+                "transcript": "Book a table",
+            },
+            {
+                "type": "response.output_item.done",
+                "response_id": "resp_1",
+                "output_index": 0,
+                "item": {
+                    "id": "item_c1",
+                    "type": "function_call",
+                    "call_id": "call_9",
+                    "name": "book",
+                    "arguments": '{"n":2}',
+                },
+            },
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "id": "item_o1",
+                    "type": "function_call_output",
+                    "call_id": "call_9",
+                    "output": "booked",
+                },
+            },
+            {"t_ms": 5000, "event": {"type": "response.created", "response": {}}},
+            {
+                "type": "response.output_item.done",
+                "item": {
+                    "id": "item_a1",
+                    "type": "message",
+                    "role": "assistant",
+                    "content": [
+                        {"type": "output_audio", "transcript": "Done, a table for two."}
+                    ],
+                },
+            },
+            {
+                "type": "conversation.item.truncated",
+                "item_id": "item_a1",
+                "content_index": 0,
+                "audio_end_ms": 800,
+            },
+        ]
+        session = session_from_realtime_events(events)
+        summary = [
+            (e.type, getattr(e, "text", None) or getattr(e, "name", None))
+            for e in session.events
+        ]
+        assert summary == [
+            ("instructions", "Be kind."),
+            ("turn", "Book a table"),
+            ("request", None),
+            ("tool_call", "book"),
+            ("request", None),
+            ("turn", "Done, a table for two."),
+            ("interrupt", None),
+        ]
+        interrupt = session.events[-1]
+        assert isinstance(interrupt, InterruptEvent)
+        assert (interrupt.item, interrupt.heard_ms) == ("item_a1", 800)
+        assert session.events[4].t_ms == 5000
+        assert session.events[5].t_ms == 5100
+
+    def test_untranscribed_audio_is_left_out(self):
+        """A user item whose transcript never arrives does not become a turn."""
+        events = [
+            {
+                "type": "conversation.item.added",
+                "item": {
+                    "id": "item_1",
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_audio"}],
+                },
+            },
+            {"type": "response.created", "response": {}},
+        ]
+        session = session_from_realtime_events(events)
+        assert [e.type for e in session.events] == ["request"]
+
+    def test_jsonl_file(self, tmp_path):
+        """A JSONL file of events is read line by line."""
+        path = tmp_path / "rt.jsonl"
+        lines = [
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "Hello"}],
+                },
+            },
+            {"type": "response.create"},
+        ]
+        path.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+        session = session_from_realtime_events(path)
+        assert [e.type for e in session.events] == ["turn", "request"]
+        assert session.name == "rt"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.jsonl")), ids=lambda p: p.name)
+def test_example_sessions_load(path):
+    """Every shipped example session is a valid session log with probes."""
+    session = load_session(path)
+    assert any(e.type == "probe" for e in session.events)
+    assert any(e.type == "request" for e in session.events)

@@ -1,0 +1,516 @@
+"""Tests for ctxchunk.window (ContextWindow) and ctxchunk._openai_chat."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ctxchunk._openai_chat import to_openai_chat
+from ctxchunk.change import Reason
+from ctxchunk.chunk import Chunk
+from ctxchunk.exceptions import (
+    BudgetError,
+    ChunkError,
+    CtxChunkError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    PolicyError,
+    RoleError,
+    StateError,
+    TranscriptError,
+    UnknownItemError,
+)
+from ctxchunk.policies import Evict
+from ctxchunk.roles import Kind, Role
+from ctxchunk.tokens import count_messages, get_tokenizer
+from ctxchunk.window import ContextWindow
+
+WORDS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+]
+
+
+def text_of(n_words: int, seed: int = 0) -> str:
+    return " ".join(WORDS[(seed + i) % len(WORDS)] for i in range(n_words)) + "."
+
+
+def exact(window: ContextWindow) -> int:
+    return count_messages(to_openai_chat(window), model=window.tokenizer.name)
+
+
+class TestConstruction:
+    def test_defaults(self):
+        """A window starts empty at the request's reply priming."""
+        window = ContextWindow(10_000)
+        assert window.tokens == 3 == exact(window)
+        assert window.chunks == ()
+        assert window.archive == ()
+
+    @pytest.mark.parametrize(
+        ("kwargs", "error"),
+        [
+            ({"budget": 0}, InvalidArgumentError),
+            ({"budget": -5}, InvalidArgumentError),
+            ({"budget": "100"}, InvalidTypeError),
+            ({"budget": 100, "chunk_tokens": 200}, BudgetError),
+            ({"budget": 100, "chunk_tokens": 50, "reserve_tokens": 60}, BudgetError),
+            ({"budget": 100, "chunk_tokens": 0}, InvalidArgumentError),
+            (
+                {"budget": 100, "chunk_tokens": 50, "protect_recent_turns": -1},
+                Exception,
+            ),
+            ({"budget": 100, "chunk_tokens": 50, "policy": 1}, InvalidTypeError),
+            ({"budget": 100, "chunk_tokens": 50, "tokenizer": "nope"}, CtxChunkError),
+        ],
+    )
+    def test_bad_settings(self, kwargs, error):
+        """Bad settings raise a ctxchunk error naming the argument."""
+        with pytest.raises(error):
+            ContextWindow(**kwargs)
+
+    def test_cl100k_tokens_are_exact(self):
+        """With cl100k_base, tokens match count_messages for gpt-4 framing."""
+        window = ContextWindow(500, chunk_tokens=100, tokenizer="cl100k_base")
+        window.pin("Be brief.")
+        window.add_tool_call("search", {"q": "oslo"}, "Oslo is the capital.")
+        window.add_turn("user", "Hi")
+        assert window.tokens == exact(window)
+        assert window.tokens == count_messages(to_openai_chat(window), model="gpt-4")
+
+
+class TestAccounting:
+    def test_tokens_match_count_messages(self):
+        """tokens equals count_messages of the rendering for every kind of unit."""
+        window = ContextWindow(5000, chunk_tokens=40)
+        window.pin("You are a helpful assistant. " * 3)
+        window.add_turn("user", text_of(50))
+        window.add_turn("assistant", text_of(30, 3))
+        window.add_document("# Guide\n\n" + text_of(80), url="https://e.com/g")
+        window.add_tool_call("weather", {"city": "Oslo"}, text_of(100, 5))
+        window.add_transcript(
+            [
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "a",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": text_of(60)},
+                        },
+                        {
+                            "id": "b",
+                            "type": "function",
+                            "function": {"name": "g", "arguments": "{}"},
+                        },
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "a", "content": text_of(70)},
+                {"role": "tool", "tool_call_id": "b", "content": "ok"},
+            ]
+        )
+        assert window.tokens == exact(window)
+        window.check_valid()
+
+    def test_multi_part_call_and_result_are_joined(self):
+        """A call or result split into chunks renders as one call and one message."""
+        window = ContextWindow(5000, chunk_tokens=10)
+        window.add_tool_call("f", text_of(30), text_of(40))
+        messages = to_openai_chat(window)
+        assert [m["role"] for m in messages] == ["assistant", "tool"]
+        call = messages[0]["tool_calls"][0]
+        assert call["function"]["arguments"] == text_of(30)
+        assert messages[1]["content"] == text_of(40)
+        assert messages[1]["tool_call_id"] == call["id"]
+        assert window.tokens == exact(window)
+
+
+class TestRendering:
+    def test_document_is_tool_context(self):
+        """A document renders as an assistant call and a tool result, never user."""
+        window = ContextWindow(2000, chunk_tokens=500)
+        window.add_document("Some page text.", url="https://e.com", title="E")
+        messages = to_openai_chat(window)
+        assert [m["role"] for m in messages] == ["assistant", "tool"]
+        call = messages[0]["tool_calls"][0]
+        assert call["function"]["name"] == "read_document"
+        assert json.loads(call["function"]["arguments"])["url"] == "https://e.com"
+        assert messages[1]["tool_call_id"] == call["id"]
+        assert call["id"] == "call_" + window.chunks[0].id
+
+    def test_rendering_is_deterministic(self):
+        """Two windows fed the same input render identically."""
+
+        def build():
+            window = ContextWindow(2000, chunk_tokens=500)
+            window.add_document("Page.", url="https://e.com")
+            window.add_tool_call("t", "{}", "r")
+            return to_openai_chat(window)
+
+        assert build() == build()
+
+    def test_parallel_calls_render_as_one_message(self):
+        """Parallel calls are one assistant message followed by their results."""
+        window = ContextWindow(2000, chunk_tokens=500)
+        window.add_transcript(
+            [
+                {"role": "user", "content": "Weather in Oslo and Bergen?"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": f"c{i}",
+                            "type": "function",
+                            "function": {"name": "weather", "arguments": "{}"},
+                        }
+                        for i in range(2)
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "c0", "content": "rain"},
+                {"role": "tool", "tool_call_id": "c1", "content": "sun"},
+            ]
+        )
+        messages = to_openai_chat(window)
+        assert [m["role"] for m in messages] == ["user", "assistant", "tool", "tool"]
+        assert [c["id"] for c in messages[1]["tool_calls"]] == ["c0", "c1"]
+        assert window.tokens == exact(window)
+
+    def test_pending_call_renders_nothing(self):
+        """A call with no result yet is held but not rendered, and costs nothing."""
+        window = ContextWindow(2000, chunk_tokens=500)
+        window.add_transcript(
+            [
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "p",
+                            "type": "function",
+                            "function": {"name": "slow", "arguments": "{}"},
+                        }
+                    ],
+                }
+            ]
+        )
+        assert to_openai_chat(window) == []
+        assert window.tokens == 3
+        window.add_transcript(
+            [{"role": "tool", "tool_call_id": "p", "content": "done"}]
+        )
+        assert [m["role"] for m in to_openai_chat(window)] == ["assistant", "tool"]
+        assert window.tokens == exact(window)
+
+    def test_late_result_joins_its_call(self):
+        """A result arriving after another turn still directly follows its call."""
+        window = ContextWindow(2000, chunk_tokens=500)
+        window.add_transcript(
+            [
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "p",
+                            "type": "function",
+                            "function": {"name": "slow", "arguments": "{}"},
+                        }
+                    ],
+                },
+                {"role": "user", "content": "Are you there?"},
+                {"role": "tool", "tool_call_id": "p", "content": "done"},
+            ]
+        )
+        roles = [m["role"] for m in to_openai_chat(window)]
+        assert roles == ["assistant", "tool", "user"]
+        window.check_valid()
+
+    def test_orphan_result_gets_its_own_call(self):
+        """A result whose call is not in the window gets a call of its own."""
+        window = ContextWindow(2000, chunk_tokens=500)
+        window.add_transcript(
+            [{"role": "tool", "tool_call_id": "gone", "content": "x"}]
+        )
+        messages = to_openai_chat(window)
+        assert [m["role"] for m in messages] == ["assistant", "tool"]
+        assert messages[1]["tool_call_id"] == messages[0]["tool_calls"][0]["id"]
+
+
+class TestAdmission:
+    def test_large_turn_is_chunked(self):
+        """Every update is cut into chunks of at most chunk_tokens."""
+        window = ContextWindow(5000, chunk_tokens=20)
+        change = window.add_turn("user", text_of(200))
+        assert len(change.added) > 1
+        assert all(c.tokens <= 20 for c in change.added)
+        assert "".join(c.text for c in change.added) == text_of(200)
+
+    def test_previous_ids_chain(self):
+        """previous_ids names the chunk before each added chunk."""
+        window = ContextWindow(5000, chunk_tokens=20)
+        first = window.add_turn("user", "Hi").added[0]
+        change = window.add_turn("assistant", text_of(60))
+        assert change.previous_ids[0] == first.id
+        assert change.previous_ids[1:] == tuple(c.id for c in change.added[:-1])
+
+    def test_oversize_update_is_truncated_not_the_history(self):
+        """An update larger than the budget keeps pins and protected turns."""
+        window = ContextWindow(400, chunk_tokens=50, protect_recent_turns=2)
+        window.pin("Rules.")
+        window.add_turn("user", "Question?")
+        window.add_turn("assistant", "Answer.")
+        change = window.add_turn("user", text_of(1500))
+        reasons = {e.reason for e in change.evicted}
+        assert Reason.OVERSIZE in reasons
+        texts = [c.text for c in window.chunks]
+        assert "Rules." in texts
+        assert "Answer." in texts
+        assert window.tokens <= 400
+        window.check_valid()
+
+    def test_pin_that_cannot_fit_is_an_error(self):
+        """Pinning past the budget raises and changes nothing."""
+        window = ContextWindow(100, chunk_tokens=50)
+        window.add_turn("user", "hello")
+        before = window.to_json()
+        with pytest.raises(BudgetError):
+            window.pin(text_of(300))
+        assert window.to_json() == before
+
+    def test_pin_evicts_history(self):
+        """A pin makes room by evicting history under the policy."""
+        window = ContextWindow(60, chunk_tokens=40, protect_recent_turns=0)
+        window.add_turn("user", text_of(20))
+        change = window.pin(text_of(20, 4))
+        assert change.instructions_changed
+        assert any(e.reason is Reason.POLICY for e in change.evicted)
+
+    def test_duplicate_chunks_are_rejected(self):
+        """add_chunks refuses a chunk already in the window."""
+        window = ContextWindow(500, chunk_tokens=100)
+        chunk = Chunk.create("hi", role="user", kind="turn", source="s")
+        window.add_chunks([chunk])
+        with pytest.raises(ChunkError):
+            window.add_chunks([chunk])
+
+    def test_add_chunks_checks_counts(self):
+        """A chunk counted with another tokenizer or too large is refused."""
+        window = ContextWindow(500, chunk_tokens=5)
+        bad = Chunk.create("hi", role="user", kind="turn", source="s", tokens=9)
+        with pytest.raises(ChunkError):
+            window.add_chunks([bad])
+        big = Chunk.create(text_of(20), role="user", kind="turn", source="t")
+        with pytest.raises(ChunkError):
+            window.add_chunks([big])
+        with pytest.raises(InvalidTypeError):
+            window.add_chunks(["text"])  # type: ignore[list-item]
+
+    @pytest.mark.parametrize(
+        ("op", "error"),
+        [
+            (lambda w: w.add_turn("narrator", "x"), TranscriptError),
+            (lambda w: w.add_turn("user", ""), TranscriptError),
+            (lambda w: w.pin("x", role="nobody"), RoleError),
+            (lambda w: w.interrupt("missing", 10), UnknownItemError),
+            (lambda w: w.remove("missing"), UnknownItemError),
+            (lambda w: w.add_tool_call("", "{}", "r"), InvalidArgumentError),
+            (lambda w: w.add_tool_call("t", 5, "r"), InvalidTypeError),
+        ],
+    )
+    def test_bad_input_changes_nothing(self, op, error):
+        """Bad input raises a ctxchunk error and leaves the window as it was."""
+        window = ContextWindow(500, chunk_tokens=100)
+        window.add_turn("user", "hello")
+        before = window.to_json()
+        with pytest.raises(error):
+            op(window)
+        assert window.to_json() == before
+
+    def test_policy_bug_is_rolled_back(self):
+        """A policy that yields an invalid action leaves the window unchanged."""
+
+        class Greedy:
+            def make_room(self, view, needed):
+                for unit in view.candidates():
+                    yield Evict(unit)
+                yield "nonsense"
+
+            def to_dict(self):
+                return {"name": "Greedy"}
+
+        window = ContextWindow(500, chunk_tokens=100, policy=Greedy())
+        before = window.to_json()
+        with pytest.raises(PolicyError):
+            window.add_turn("user", "hello")
+        assert window.to_json() == before
+
+
+class TestAllOrNothing:
+    def test_large_update_evicts_only_about_its_excess(self):
+        """A 10,000-token update with room for 5,000 keeps all but ~5,000 of history."""
+        window = ContextWindow(15_000, chunk_tokens=2000)
+        tokenizer = get_tokenizer()
+        i = 0
+        while window.tokens < 10_000:
+            window.add_turn("user" if i % 2 else "assistant", text_of(150, i))
+            i += 1
+        history = window.tokens
+        room = window.capacity - history
+        prior = {c.id for c in window.chunks}
+        update = text_of(8000, 7)
+        assert 9_500 <= tokenizer.count(update) <= 10_500
+        window.add_turn("user", update)
+        kept = sum(c.tokens for c in window.chunks if c.id in prior)
+        lost = sum(e.chunk.tokens for e in window.archive if e.chunk.id in prior)
+        need = tokenizer.count(update) - room
+        # Each chunk evicts about its own size: the loss is the excess plus at most
+        # one unit and the per-message framing.
+        assert need <= lost + 60 <= need + 2000 + 400
+        assert kept >= history - need - 2000 - 400
+
+
+class TestInterrupt:
+    def test_speaking_rate_from_duration(self):
+        """Without word timings the cut follows the turn's own speaking rate."""
+        window = ContextWindow(500, chunk_tokens=100)
+        window.add_turn(
+            "assistant",
+            "one two three four five six seven eight",
+            id="a",
+            start_ms=1000,
+            end_ms=5000,
+        )
+        change = window.interrupt("a", 2000)
+        (cut,) = change.truncated
+        assert cut.after.text == "one two three four"
+        assert cut.after.id == cut.before.id
+        assert cut.audio_end_ms == 2000
+        assert window.tokens == exact(window)
+        assert window.archive[-1].reason is Reason.INTERRUPTED
+
+    def test_audio_end_never_exceeds_the_audio(self):
+        """A position past the item's audio means it was all heard: no cut."""
+        window = ContextWindow(500, chunk_tokens=100)
+        window.add_turn("assistant", "one two", id="a", start_ms=0, end_ms=1000)
+        change = window.interrupt("a", 5000)
+        assert change.truncated == ()
+        assert [c.text for c in window.chunks] == ["one two"]
+
+    def test_zero_deletes_the_item(self):
+        """heard_ms=0 removes the item, the Realtime rule for audio_end_ms=0."""
+        window = ContextWindow(500, chunk_tokens=100)
+        window.add_turn("assistant", "never heard", id="a")
+        change = window.interrupt("a", 0)
+        assert [e.reason for e in change.evicted] == [Reason.INTERRUPTED]
+        assert window.chunks == ()
+
+    def test_word_timings(self):
+        """With word timings the cut keeps the words that ended by heard_ms."""
+        window = ContextWindow(500, chunk_tokens=100)
+        window.add_turn("assistant", "Sure, the table is booked.", id="a")
+        words = [("Sure,", 0, 300), ("the", 300, 400), ("table", 400, 700)]
+        change = window.interrupt("a", 450, words=words)
+        assert change.truncated[0].after.text == "Sure, the"
+
+    def test_multi_part_turn(self):
+        """An interrupted long turn keeps heard parts and archives unheard ones."""
+        window = ContextWindow(2000, chunk_tokens=10)
+        window.add_turn("assistant", text_of(60), id="a")
+        parts = len(window.chunks)
+        change = window.interrupt("a", 20 * 400)
+        assert change.truncated or change.evicted
+        assert len(window.chunks) < parts
+        assert all(e.reason is Reason.INTERRUPTED for e in change.evicted)
+        window.check_valid()
+
+    def test_only_assistant_turns(self):
+        """Interrupting a user turn is an error."""
+        window = ContextWindow(500, chunk_tokens=100)
+        window.add_turn("user", "hello", id="u")
+        with pytest.raises(UnknownItemError):
+            window.interrupt("u", 100)
+
+
+class TestRemove:
+    def test_remove_tool_group(self):
+        """Removing a call's source takes its results with it."""
+        window = ContextWindow(500, chunk_tokens=100)
+        window.add_tool_call("t", "{}", "r")
+        source = window.chunks[0].source
+        change = window.remove(source)
+        assert len(change.evicted) == 2
+        assert window.chunks == ()
+        assert window.tokens == 3
+
+    def test_remove_pin_reports_instructions(self):
+        """Removing a pinned instruction flags instructions_changed."""
+        window = ContextWindow(500, chunk_tokens=100)
+        source = window.pin("Rules.").added[0].source
+        assert window.remove(source).instructions_changed
+
+
+class TestJson:
+    def test_round_trip(self):
+        """to_json / from_json restore the whole state, policy included."""
+        from ctxchunk.policies import ClearToolResults
+
+        window = ContextWindow(
+            300, chunk_tokens=50, policy=ClearToolResults(keep=1), reserve_tokens=10
+        )
+        window.pin("Rules.")
+        for i in range(10):
+            window.add_tool_call("t", {"i": i}, text_of(30, i))
+            window.add_turn("user", text_of(10, i))
+        text = window.to_json()
+        restored = ContextWindow.from_json(text)
+        assert restored.to_json() == text
+        assert restored.policy == window.policy
+        assert restored.tokens == window.tokens
+        a = window.add_turn("user", "next")
+        b = restored.add_turn("user", "next")
+        assert a == b
+
+    @pytest.mark.parametrize("data", ["{", "[]", '{"format": "other"}'])
+    def test_bad_state(self, data):
+        """Malformed state raises StateError."""
+        with pytest.raises(StateError):
+            ContextWindow.from_json(data)
+
+    def test_custom_policy_needs_passing(self):
+        """A policy without to_dict must be passed back to from_json."""
+
+        class Mine:
+            def make_room(self, view, needed):
+                return iter(())
+
+        window = ContextWindow(300, chunk_tokens=50, policy=Mine())
+        with pytest.raises(StateError):
+            ContextWindow.from_json(window.to_json())
+        restored = ContextWindow.from_json(window.to_json(), policy=Mine())
+        assert restored.tokens == window.tokens
+
+
+def test_roles_of_chunks():
+    """Documents and tool traffic are held as role tool."""
+    window = ContextWindow(2000, chunk_tokens=500)
+    window.add_document("Page", url="https://e.com")
+    window.add_tool_call("t", "{}", "r")
+    assert {c.role for c in window.chunks} == {Role.TOOL}
+    assert [c.kind for c in window.chunks] == [
+        Kind.DOCUMENT,
+        Kind.TOOL_CALL,
+        Kind.TOOL_RESULT,
+    ]
