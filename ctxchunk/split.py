@@ -82,9 +82,15 @@ _ADDITIVE_ENCODINGS = frozenset({"o200k_base", "cl100k_base"})
 _BLANK_OR_HEADING = regex.compile(r"\n(?:[ \t]*\n)+|\n(?=\#{1,6}(?:[ \t]|$))")
 # Plain ``re`` is used where it is faster than ``regex``: literal-led ASCII patterns.
 _FENCE_RUNS = (re.compile(r"```+"), re.compile(r"~~~+"))
-_PIPE_LINE = re.compile(r"\n[ \t]*\|")
+# Pipe tables (Markdown) and grid tables (reStructuredText).
+_PIPE_LINE = re.compile(r"\n[ \t]*(?:\||\+[-=])")
 _BLANK_LINES = regex.compile(r"(?:[ \t]*\n)+")
-_LINE_BREAK = regex.compile(r"\r\n|\r|\n")
+# A line break and any blank lines after it: the cut goes after the last.
+_LINE_BREAK = regex.compile(r"(?:\r\n|\r|\n)(?:[ \t]*(?:\r\n|\r|\n))*")
+# A reStructuredText or setext title underline (or overline): one punctuation
+# character repeated. A title is never cut from its underline.
+_UNDERLINE = re.compile(r"([=\-~^\"'`#*+_.:<>])\1{2,}[ \t]*(?:\r?\n|\r|$)")
+_ALNUM = regex.compile(r"[\p{L}\p{N}]")
 # Latin-style sentence and clause marks end a unit only before whitespace ("3.14" and
 # "e.g." followed by a letter stay whole); the cut goes before the whitespace, which
 # then leads the next piece, as tiktoken attaches it to the next word anyway.
@@ -173,17 +179,24 @@ def split_text(
 def _additive_join(text: str, at: int) -> bool:
     r"""Whether tokens of ``text[:at]`` and ``text[at:]`` add up to those of ``text``.
 
-    True for the o200k_base and cl100k_base patterns when the cut falls between a
-    non-space and a space that is not a line end (no pattern continues a match from a
-    non-space into a space), or after the last line end of a whitespace run, unless
-    ``/`` follows at once (the patterns that take line ends end with one, and in
-    o200k a ``[
-    /]*`` after punctuation can go on into a ``/``). Either way the
-    match that ends at the cut ends there whether or not the text goes on, and
-    matching restarts at the cut alike. A run of 64 spaces or more is not looked
-    through (taken as not additive).
+    True for the o200k_base and cl100k_base patterns when the cut falls:
+
+    - between a non-space and a space that is not a line end (no pattern continues a
+      match from a non-space into a space);
+    - between a letter or digit and a line end (the letter and digit patterns never
+      take a line end);
+    - after the last line end of a whitespace run, unless ``/`` follows at once (the
+      patterns that take line ends end with one, and in o200k a ``[\r\n/]*`` after
+      punctuation can go on into a ``/``).
+
+    In each case the match that ends at the cut ends there whether or not the text
+    goes on, and matching restarts at the cut alike. A run of 64 spaces or more is
+    not looked through (taken as not additive).
     """
     before, after = text[at - 1], text[at]
+    if after in _LINE_END and before not in _LINE_END:
+        # Letter and digit patterns never take a line end, in either encoding.
+        return _ALNUM.match(before) is not None
     if before in _LINE_END:
         if after == "/":
             return False
@@ -291,9 +304,10 @@ class _Splitter:
             return self._paragraph_cuts(start, end)
         if level == Level.LINE:
             cuts = [
-                m.end()
+                _line_cut(text, m.start(), m.end())
                 for m in _LINE_BREAK.finditer(text, start, end)
                 if not _soft_wrap(text, m.start(), m.end())
+                and not _UNDERLINE.match(text, m.end())
             ]
         elif level == Level.SENTENCE:
             cuts = [m.end() for m in _SENTENCE_END.finditer(text, start, end)]
@@ -363,6 +377,8 @@ class _Splitter:
             fence = match.group()
             line_end = _line_end(text, match.end(), end)
             if not opening:
+                if fence[0] == "~" and _underlines(text, line_start, start):
+                    continue  # a reStructuredText title adornment, not a fence
                 opening, opened = fence, line_start
             elif (
                 fence[0] == opening[0]
@@ -381,8 +397,8 @@ class _Splitter:
         tables: list[tuple[int, int]] = []
         first = last = -1
         lines = 0
-        starts = [m.end() - 1 for m in _PIPE_LINE.finditer(text, start, end)]
-        if text.startswith("|", start):
+        starts = [m.start() + 1 for m in _PIPE_LINE.finditer(text, start, end)]
+        if _PIPE_LINE.match("\n" + text[start : start + 80]):
             starts.insert(0, start)
         for pipe in starts:
             line_start = max(text.rfind("\n", start, pipe) + 1, start)
@@ -566,6 +582,30 @@ def _soft_wrap(text: str, newline: int, after: int) -> bool:
         and text[after].isalpha()
         and not _STRUCTURED_LINE.match(text, after)
     )
+
+
+def _line_cut(text: str, newline: int, after: int) -> int:
+    """Where to cut at a line break: after it, or before it.
+
+    Before it when the next line is indented and a letter or digit ends this one:
+    token counts add up there (see ``_additive_join``) and not after the break.
+    """
+    if (
+        newline > 0
+        and after < len(text)
+        and text[after] in " \t"
+        and _ALNUM.match(text, newline - 1)
+    ):
+        return newline
+    return after
+
+
+def _underlines(text: str, line_start: int, start: int) -> bool:
+    """Whether the line at ``line_start`` directly follows a line of text."""
+    if line_start <= start:
+        return False
+    previous = text[text.rfind("\n", start, line_start - 1) + 1 : line_start]
+    return bool(previous.strip())
 
 
 def _word_cut(gap: regex.Match[str]) -> int:

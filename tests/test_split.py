@@ -364,3 +364,39 @@ class TestBlocks:
         text = ("Words and words.\n\n" * 8 + "```\nx = 1\n```\n\n\nNext part.\n") * 4
         for piece in split_text(text, 40)[:-1]:
             assert not piece.text.startswith("\n")
+
+
+class TestDocumentConventions:
+    def test_title_stays_with_its_underline(self):
+        """A reStructuredText or setext title is never cut from its underline."""
+        body = "A sentence of body text that goes on for a while.\n" * 3
+        text = "".join(
+            f"Title number {i}\n{'=~-'[i % 3] * 15}\n{body}" for i in range(30)
+        )
+        for piece in split_text(text, 60):
+            first = piece.text.split("\n", 1)[0]
+            assert not regex.fullmatch(r"([=~-])\1+", first), piece.text[:40]
+
+    def test_tilde_underline_is_not_a_fence(self):
+        """A line of tildes under a title does not protect the rest of the text."""
+        text = "Title\n~~~~~\n\n" + "Plain paragraph of words here.\n\n" * 40
+        pieces = split_text(text, 50)
+        assert len(pieces) > 3
+        assert all(p.tokens >= 25 for p in pieces[:-1])
+
+    def test_grid_table_stays_whole(self):
+        """A reStructuredText grid table that fits is not cut."""
+        table = "+-----+-----+\n| a   | b   |\n+=====+=====+\n" + (
+            "| 1   | x   |\n+-----+-----+\n" * 6
+        )
+        text = "Some words before.\n\n" * 8 + table + "\nSome words after.\n" * 8
+        start, end = text.index("+---"), text.index("+---") + len(table)
+        assert O200K.count(table) < 150
+        assert not any(start < p.end < end for p in split_text(text, 150))
+
+    def test_indented_lines_are_cut_before_the_break(self):
+        """A line ending in a letter is cut before its break if the next is indented."""
+        text = "".join(f"item {i} here\n    detail of item {i}\n" for i in range(60))
+        pieces = split_text(text, 40)
+        assert all(p.text.startswith(("\n", "item")) for p in pieces)
+        check_pieces(text, pieces, 40, O200K)
