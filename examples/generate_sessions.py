@@ -1,33 +1,36 @@
 """Write long random session logs for scale tests.
 
-Usage: ``python examples/generate_sessions.py OUT_DIR [COUNT] [TURNS] [SEED]``.
-Session ``i`` uses seed ``SEED + i``, so a run is reproducible.
+Session ``i`` uses seed ``SEED + i``, so a run is reproducible. Example::
+
+    python examples/generate_sessions.py /tmp/sessions --count 100 --turns 200
+    ctxchunk simulate /tmp/sessions/*.jsonl --budget 16000 --jobs 2
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 from ctxchunk._generate import generate_session
 from ctxchunk.session import dump_session
 
 
-def main(argv: list[str]) -> int:
-    if not argv:
-        print(__doc__, file=sys.stderr)
-        return 2
-    out = Path(argv[0])
-    count = int(argv[1]) if len(argv) > 1 else 10
-    turns = int(argv[2]) if len(argv) > 2 else 100
-    seed = int(argv[3]) if len(argv) > 3 else 0
-    out.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        session = generate_session(seed + i, turns=turns)
-        dump_session(session, out / f"{session.name}.jsonl")
-    print(f"wrote {count} sessions of {turns} turns to {out}")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Write reproducible random session logs (JSONL) for scale tests."
+    )
+    parser.add_argument("out", type=Path, help="directory to write the sessions to")
+    parser.add_argument("--count", type=int, default=10, help="sessions (10)")
+    parser.add_argument("--turns", type=int, default=100, help="user turns each (100)")
+    parser.add_argument("--seed", type=int, default=0, help="first seed (0)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for i in range(args.count):
+        session = generate_session(args.seed + i, turns=args.turns)
+        dump_session(session, args.out / f"{session.name}.jsonl")
+    print(f"wrote {args.count} sessions of {args.turns} turns to {args.out}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(main())
