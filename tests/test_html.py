@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
@@ -405,11 +405,14 @@ def test_flatten_ignores_raw_text_and_comments():
 
 words = st.text(alphabet="abcdefghij", min_size=1, max_size=6)
 HIDDEN_WORDS = st.text(alphabet="KLMNOP", min_size=1, max_size=6)
-# No <main> or <article>: those narrow what is read, tested above.
+# No <main> or <article>: those narrow what is read, tested above. No table tags
+# either: the HTML standard moves ("foster-parents") text found inside a table but
+# outside its cells to before the table, as browsers do, so source order is not
+# reading order there (tables are tested on their own above).
 CONTAINERS = [
     "div", "p", "span", "b", "i", "em", "a", "section", "blockquote",
-    "ul", "ol", "li", "h1", "h2", "h3", "h6", "pre", "code", "table", "tr", "td",
-    "th", "dl", "dt", "dd", "details", "summary", "figure", "small", "center",
+    "ul", "ol", "li", "h1", "h2", "h3", "h6", "pre", "code",
+    "dl", "dt", "dd", "details", "summary", "figure", "small", "center",
 ]  # fmt: skip
 DROPPED = ["script", "style", "nav", "aside", "template", "svg", "button", "noscript"]
 
@@ -437,6 +440,7 @@ def html_trees(draw, depth=0):
 
 
 @given(html_trees())
+@example(" a <div> b </div> a ")
 def test_visible_text_kept_in_order(html):
     """Every visible letter is kept, in order, and nothing hidden or dropped shows."""
     expected = "".join(re.findall(r"[a-j]", re.sub(r"<[^>]*>", "", html)))
