@@ -6,8 +6,9 @@ No scripts, fonts or styles are fetched: the file views offline in any browser.
 from __future__ import annotations
 
 import html
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 from pathlib import Path
 
@@ -25,18 +26,26 @@ _COLOURS = (
     "#e377c2",
     "#17becf",
 )
-_W, _H, _PAD = 760, 260, 48
+_W, _H = 1000, 340
+"""Chart size in SVG units; charts scale to the page's width, keeping this ratio."""
+_LEFT, _RIGHT, _TOP, _BOTTOM = 78, 24, 16, 56
+"""Margins around a chart's plot area: room for tick labels and axis titles."""
+_CHAR_W = 7.0
+"""Approximate width of one 12px sans-serif character, to size label columns."""
 
 _STYLE = """
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:900px}
+body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;padding:0 24px;color:#222;
+max-width:1100px}
 table{border-collapse:collapse;margin:12px 0}
 th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
-th:first-child,td:first-child{text-align:left}
+th:first-child,td:first-child{text-align:left;white-space:nowrap}
 th{background:#f3f3f3}
 h2{margin-top:28px}
-.legend span{display:inline-block;margin-right:14px}
-.sw{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
-svg text{font:11px sans-serif;fill:#444}
+svg{display:block;width:100%;height:auto;max-width:1000px}
+.legend span{display:inline-block;margin-right:18px}
+.sw{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-1px}
+svg text{font:12px sans-serif;fill:#444}
+svg .title{font-size:13px;fill:#222}
 """
 
 
@@ -53,75 +62,186 @@ def _legend(names: Sequence[str]) -> str:
     return f'<p class="legend">{items}</p>'
 
 
+def _nice_step(span: float, count: int, *, integer: bool = False) -> float:
+    """The round step (1, 2, 2.5 or 5 times a power of ten) for about ``count`` ticks.
+
+    >>> _nice_step(15_563, 4), _nice_step(1.5542, 4), _nice_step(3, 8, integer=True)
+    (5000, 0.5, 1)
+    """
+    if span <= 0:
+        return 1
+    raw = span / count
+    power = 10.0 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        step = factor * power
+        if step >= raw:
+            break
+    if integer:
+        return max(1, round(float(step)))
+    return int(step) if step >= 1 and step == int(step) else step
+
+
+def _ticks(top: float, count: int, *, integer: bool = False) -> list[float]:
+    """Ticks from 0 in round steps, the last at or just above ``top``."""
+    step = _nice_step(top, count, integer=integer)
+    n = max(1, math.ceil(top / step - 1e-9))
+    return [step * k for k in range(n + 1)]
+
+
+def _money(value: float, step: float) -> str:
+    """``value`` in dollars with just enough decimals to tell ticks ``step`` apart."""
+    decimals = 2
+    while decimals < 8 and abs(round(step, decimals) - step) > step * 1e-6:
+        decimals += 1
+    return f"${value:.{decimals}f}"
+
+
+def _frame(
+    y_ticks: Sequence[float],
+    y_label: str,
+    x_label: str,
+    x_ticks: Sequence[int],
+    x_of: Callable[[float], float],
+    y_of: Callable[[float], float],
+    *,
+    money: bool = False,
+) -> list[str]:
+    """The SVG opening, grid, tick labels and axis titles of a line chart."""
+    bottom = _H - _BOTTOM
+    step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
+        f'viewBox="0 0 {_W} {_H}" role="img" aria-label="{_esc(y_label)}">'
+    ]
+    for value in y_ticks:
+        label = _money(value, step) if money else f"{value:,.0f}"
+        parts.append(
+            f'<line x1="{_LEFT}" y1="{y_of(value):.1f}" x2="{_W - _RIGHT}" '
+            f'y2="{y_of(value):.1f}" stroke="#e6e6e6"/>'
+            f'<text x="{_LEFT - 6}" y="{y_of(value) + 4:.1f}" text-anchor="end">'
+            f"{label}</text>"
+        )
+    parts.extend(
+        f'<line x1="{x_of(tick):.1f}" y1="{bottom}" x2="{x_of(tick):.1f}" '
+        f'y2="{bottom + 5}" stroke="#888"/>'
+        f'<text x="{x_of(tick):.1f}" y="{bottom + 19}" text-anchor="middle">'
+        f"{tick:,}</text>"
+        for tick in x_ticks
+    )
+    mid_y = (_TOP + bottom) / 2
+    parts.append(
+        f'<line x1="{_LEFT}" y1="{bottom}" x2="{_W - _RIGHT}" y2="{bottom}" '
+        f'stroke="#888"/>'
+        f'<line x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{bottom}" stroke="#888"/>'
+        f'<text class="title" x="{(_LEFT + _W - _RIGHT) / 2}" y="{_H - 10}" '
+        f'text-anchor="middle">{_esc(x_label)}</text>'
+        f'<text class="title" x="16" y="{mid_y}" text-anchor="middle" '
+        f'transform="rotate(-90 16 {mid_y})">{_esc(y_label)}</text>'
+    )
+    return parts
+
+
 def _line_chart(
     series: Sequence[Sequence[float]],
     y_label: str,
     x_label: str,
     *,
     money: bool = False,
+    stems: bool = False,
+    limit: tuple[float, str] | None = None,
 ) -> str:
-    longest = max((len(s) for s in series), default=0)
-    top = max((max(s) for s in series if s), default=0.0) or 1.0
-    inner_w, inner_h = _W - 2 * _PAD, _H - 2 * _PAD
+    """A chart of one series per policy against the step index.
 
-    def x(i: int) -> float:
-        return _PAD + (inner_w * i / (longest - 1) if longest > 1 else 0.0)
+    With ``stems``, each non-zero value is a vertical line from the axis with a dot
+    on top (for sparse spikes, which a polyline would draw as overlapping triangles);
+    the policies' stems at one step sit side by side. ``limit`` draws a dashed
+    labelled line at that value (the budget).
+    """
+    longest = max((len(s) for s in series), default=0)
+    peak = max((max(s) for s in series if s), default=0.0)
+    if limit is not None:
+        peak = max(peak, limit[0])
+    y_ticks = _ticks(peak or 1.0, 5, integer=not money)
+    top = y_ticks[-1]
+    inner_w, inner_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
+    last = max(longest - 1, 1)
+
+    def x(i: float) -> float:
+        return _LEFT + inner_w * i / last
 
     def y(v: float) -> float:
-        return _H - _PAD - inner_h * v / top
+        return _H - _BOTTOM - inner_h * v / top
 
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
-        f'viewBox="0 0 {_W} {_H}" role="img" aria-label="{_esc(y_label)}">',
-        f'<line x1="{_PAD}" y1="{_H - _PAD}" x2="{_W - _PAD}" y2="{_H - _PAD}" '
-        f'stroke="#888"/>',
-        f'<line x1="{_PAD}" y1="{_PAD}" x2="{_PAD}" y2="{_H - _PAD}" stroke="#888"/>',
-    ]
-    for k in range(5):
-        value = top * k / 4
-        label = f"${value:.4f}" if money else f"{value:,.0f}"
+    x_ticks = [int(t) for t in _ticks(last, 10, integer=True) if t <= last]
+    parts = _frame(y_ticks, y_label, x_label, x_ticks, x, y, money=money)
+    if limit is not None:
         parts.append(
-            f'<line x1="{_PAD}" y1="{y(value):.1f}" x2="{_W - _PAD}" '
-            f'y2="{y(value):.1f}" stroke="#eee"/>'
-            f'<text x="{_PAD - 4}" y="{y(value) + 4:.1f}" text-anchor="end">'
-            f"{label}</text>"
+            f'<line x1="{_LEFT}" y1="{y(limit[0]):.1f}" x2="{_W - _RIGHT}" '
+            f'y2="{y(limit[0]):.1f}" stroke="#555" stroke-dasharray="6 4"/>'
+            f'<text x="{_LEFT + 6}" y="{y(limit[0]) - 6:.1f}">{_esc(limit[1])}</text>'
         )
-    parts.append(
-        f'<text x="{_W / 2}" y="{_H - 10}" text-anchor="middle">{_esc(x_label)}'
-        f"</text>"
-        f'<text x="12" y="{_PAD - 14}">{_esc(y_label)}</text>'
-    )
+    offset = min(3.0, inner_w / last / max(len(series), 1))
     for index, values in enumerate(series):
         if not values:
             continue
-        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
         colour = _COLOURS[index % len(_COLOURS)]
+        if stems:
+            shift = (index - (len(series) - 1) / 2) * offset
+            for i, v in enumerate(values):
+                if v:
+                    px = x(i) + shift
+                    parts.append(
+                        f'<line x1="{px:.1f}" y1="{y(0):.1f}" x2="{px:.1f}" '
+                        f'y2="{y(v):.1f}" stroke="{colour}" stroke-width="1.6"/>'
+                        f'<circle cx="{px:.1f}" cy="{y(v):.1f}" r="3" '
+                        f'fill="{colour}"/>'
+                    )
+            continue
+        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
         parts.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" '
-            f'points="{points}"/>'
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
+            f'stroke-linejoin="round" points="{points}"/>'
         )
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _bar_chart(values: Sequence[float], names: Sequence[str], label: str) -> str:
-    bar_h, gap = 22, 8
-    height = _PAD + len(values) * (bar_h + gap)
-    width = _W - 200
+    """Horizontal bars of shares (0 to 1), labelled with the policy names."""
+    bar_h, gap, axis = 22, 10, 28
+    label_w = 12 + _CHAR_W * max((len(n) for n in names), default=0)
+    left = max(120.0, min(label_w, _W / 2))
+    right = _W - 56
+    height = _TOP + len(values) * (bar_h + gap) + axis
+    bottom = height - axis
+    width = right - left
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{height}" '
         f'viewBox="0 0 {_W} {height}" role="img" aria-label="{_esc(label)}">'
     ]
+    for k in range(5):
+        gx = left + width * k / 4
+        parts.append(
+            f'<line x1="{gx:.1f}" y1="{_TOP - 6}" x2="{gx:.1f}" y2="{bottom}" '
+            f'stroke="#e6e6e6"/>'
+            f'<text x="{gx:.1f}" y="{bottom + 18}" text-anchor="middle">'
+            f"{k * 25}%</text>"
+        )
     for i, (value, name) in enumerate(zip(values, names, strict=True)):
-        top = 16 + i * (bar_h + gap)
+        top = _TOP + i * (bar_h + gap)
         colour = _COLOURS[i % len(_COLOURS)]
         parts.append(
-            f'<text x="150" y="{top + 15}" text-anchor="end">{_esc(name)}</text>'
-            f'<rect x="160" y="{top}" width="{width * value:.1f}" height="{bar_h}" '
-            f'fill="{colour}"/>'
-            f'<text x="{166 + width * value:.1f}" y="{top + 15}">{value:.0%}</text>'
+            f'<text x="{left - 8:.1f}" y="{top + 15}" text-anchor="end">'
+            f"{_esc(name)}</text>"
+            f'<rect x="{left:.1f}" y="{top}" width="{width * value:.1f}" '
+            f'height="{bar_h}" fill="{colour}"/>'
+            f'<text x="{left + 6 + width * value:.1f}" y="{top + 15}">'
+            f"{value:.0%}</text>"
         )
-    parts.append("</svg>")
+    parts.append(
+        f'<line x1="{left:.1f}" y1="{bottom}" x2="{right:.1f}" y2="{bottom}" '
+        f'stroke="#888"/></svg>'
+    )
     return "".join(parts)
 
 
@@ -176,15 +296,21 @@ def _section(result: SimulationResult) -> str:
     table = f"<table><tr>{head}</tr>{''.join(body)}</table>"
     legend = _legend(names)
     window = _line_chart(
-        [p.window_tokens for p in result.policies], "tokens in window", "event"
+        [p.window_tokens for p in result.policies],
+        "tokens in window",
+        "event",
+        limit=(result.budget, f"budget {result.budget:,}"),
     )
     lost = _line_chart(
-        [p.lost_tokens for p in result.policies], "history lost per step", "event"
+        [p.lost_tokens for p in result.policies],
+        "history lost (tokens)",
+        "event",
+        stems=True,
     )
     recall = _bar_chart([p.probe_recall for p in result.policies], names, "recall")
     cost = _line_chart(
         [list(accumulate(r.cost_cached for r in p.requests)) for p in result.policies],
-        "cumulative input cost, cached (USD)",
+        "cost, cached (USD)",
         "request",
         money=True,
     )
