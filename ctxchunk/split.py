@@ -90,6 +90,7 @@ _LINE_BREAK = regex.compile(r"(?:\r\n|\r|\n)(?:[ \t]*(?:\r\n|\r|\n))*")
 # A reStructuredText or setext title underline (or overline): one punctuation
 # character repeated. A title is never cut from its underline.
 _UNDERLINE = re.compile(r"([=\-~^\"'`#*+_.:<>])\1{2,}[ \t]*(?:\r?\n|\r|$)")
+_ADORNMENT = frozenset("=-~^\"'`#*+_.:<>")
 _ALNUM = regex.compile(r"[\p{L}\p{N}]")
 # Latin-style sentence and clause marks end a unit only before whitespace ("3.14" and
 # "e.g." followed by a letter stay whole); the cut goes before the whitespace, which
@@ -303,13 +304,8 @@ class _Splitter:
         if level == Level.PARAGRAPH:
             return self._paragraph_cuts(start, end)
         if level == Level.LINE:
-            cuts = [
-                _line_cut(text, m.start(), m.end())
-                for m in _LINE_BREAK.finditer(text, start, end)
-                if not _soft_wrap(text, m.start(), m.end())
-                and not _UNDERLINE.match(text, m.end())
-            ]
-        elif level == Level.SENTENCE:
+            return self._line_cuts(start, end)
+        if level == Level.SENTENCE:
             cuts = [m.end() for m in _SENTENCE_END.finditer(text, start, end)]
         elif level == Level.CLAUSE:
             cuts = [m.end() for m in _CLAUSE_END.finditer(text, start, end)]
@@ -325,6 +321,34 @@ class _Splitter:
             for cut in cuts
             if low < cut < high and _is_grapheme_boundary(text, cut, start)
         ]
+
+    def _line_cuts(self, start: int, end: int) -> list[int]:
+        """Cuts at the hard line breaks in ``(start, end)``.
+
+        The cut goes after the break (and any blank lines after it) or, when the
+        next line is indented and a letter or digit ends this one, before the break:
+        token counts add up there (see ``_additive_join``) and not after it. A cut
+        next to a line break is always a grapheme-cluster boundary. This is the hot
+        path on line-oriented text, so the per-line regex checks only run when a
+        cheap character test calls for them.
+        """
+        text = self.text
+        span = text[start:end]
+        low = start + len(span) - len(span.lstrip())
+        high = start + len(span.rstrip())
+        cuts = []
+        for match in _LINE_BREAK.finditer(text, low, high):
+            newline, after = match.span()
+            before, following = text[newline - 1], text[after]
+            if (before.isalpha() or before == ",") and _soft_wrap(text, newline, after):
+                continue
+            if following in _ADORNMENT and _UNDERLINE.match(text, after):
+                continue
+            if following in " \t" and _ALNUM.match(before):
+                cuts.append(newline)
+            else:
+                cuts.append(after)
+        return cuts
 
     def _paragraph_cuts(self, start: int, end: int) -> list[int]:
         text = self.text
@@ -582,22 +606,6 @@ def _soft_wrap(text: str, newline: int, after: int) -> bool:
         and text[after].isalpha()
         and not _STRUCTURED_LINE.match(text, after)
     )
-
-
-def _line_cut(text: str, newline: int, after: int) -> int:
-    """Where to cut at a line break: after it, or before it.
-
-    Before it when the next line is indented and a letter or digit ends this one:
-    token counts add up there (see ``_additive_join``) and not after the break.
-    """
-    if (
-        newline > 0
-        and after < len(text)
-        and text[after] in " \t"
-        and _ALNUM.match(text, newline - 1)
-    ):
-        return newline
-    return after
 
 
 def _underlines(text: str, line_start: int, start: int) -> bool:
