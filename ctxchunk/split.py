@@ -454,19 +454,25 @@ class _Splitter:
         if not cuts:
             self._token_atoms(start, end, end_level, out)
             return
-        bounds = [start, *cuts, end]
-        last = len(bounds) - 2
-        for i in range(last + 1):
-            a, b = bounds[i], bounds[i + 1]
-            boundary = end_level if i == last else level
-            if b - a <= self.char_limit:
-                tokens = self.count(self.text[a:b])
-                if tokens <= self.max:
-                    sealed = level == Level.PARAGRAPH and (a, b) in self.blocks
-                    inner = Level.GRAPHEME + 1 if sealed else level + 1
-                    self._add_atom(out, b, tokens, boundary, inner)
-                    continue
-            self._descend(a, b, level + 1, boundary, out)
+        # The loop below runs once per atom: names are bound locally for speed.
+        text, count, max_tokens = self.text, self.count, self.max
+        limit, additive, length = self.char_limit, self.additive, len(text)
+        ends, counts, levels = out.ends, out.counts, out.levels
+        joins, inners = out.joins, out.inner
+        sealed_blocks = self.blocks if level == Level.PARAGRAPH else ()
+        a = start
+        for b in [*cuts, end]:
+            boundary = level if b != end else end_level
+            if b - a <= limit and (tokens := count(text[a:b])) <= max_tokens:
+                ends.append(b)
+                counts.append(tokens)
+                levels.append(boundary)
+                joins.append(additive and b < length and _additive_join(text, b))
+                sealed = (a, b) in sealed_blocks
+                inners.append(Level.GRAPHEME + 1 if sealed else level + 1)
+            else:
+                self._descend(a, b, level + 1, boundary, out)
+            a = b
 
     def _add_atom(
         self, out: _Atoms, end: int, tokens: int, level: int, inner: int
