@@ -34,6 +34,7 @@ from typing import Literal
 import attrs
 
 from ctxchunk import _html
+from ctxchunk._checks import check_int
 from ctxchunk.chunk import Chunk, ChunkMeta
 from ctxchunk.exceptions import (
     DocumentError,
@@ -220,13 +221,7 @@ def chunk_document(
     (<Role.TOOL: 'tool'>, <Kind.DOCUMENT: 'document'>, 29)
     """
     _check_optional_str("url", url)
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-        raise InvalidTypeError(
-            f"max_tokens must be an int, got {type(max_tokens).__name__}: "
-            f"{max_tokens!r:.80}"
-        )
-    if max_tokens < 1:
-        raise InvalidArgumentError(f"max_tokens={max_tokens} must be at least 1")
+    check_int("max_tokens", max_tokens, 1)
     tok = get_tokenizer(tokenizer)
     document = read_document(content, title=title, format=format)
     if not document.text.strip():

@@ -32,7 +32,8 @@ from itertools import accumulate
 import attrs
 import regex
 
-from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError, SplitError
+from ctxchunk._checks import check_int, check_str
+from ctxchunk.exceptions import SplitError
 from ctxchunk.tokens import TiktokenTokenizer, Tokenizer, get_tokenizer
 
 __all__ = ["DEFAULT_MAX_TOKENS", "Level", "Piece", "split_text"]
@@ -156,17 +157,8 @@ def split_text(
     >>> [p.text for p in split_text("One paragraph.\n\nAnother one.", max_tokens=4)]
     ['One paragraph.\n\n', 'Another one.']
     """
-    if not isinstance(text, str):
-        raise InvalidTypeError(
-            f"text must be a str, got {type(text).__name__}: {text!r:.80}"
-        )
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-        raise InvalidTypeError(
-            f"max_tokens must be an int, got {type(max_tokens).__name__}: "
-            f"{max_tokens!r}"
-        )
-    if max_tokens < 1:
-        raise InvalidArgumentError(f"max_tokens={max_tokens} must be at least 1")
+    check_str("text", text)
+    check_int("max_tokens", max_tokens, 1)
     tok = get_tokenizer(tokenizer)
     if not text:
         return []

@@ -53,11 +53,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ctxchunk._checks import check_int
 from ctxchunk.chunk import Chunk, ChunkMeta
 from ctxchunk.exceptions import (
     CtxChunkError,
     EncodingError,
-    InvalidArgumentError,
     InvalidTypeError,
     TranscriptError,
 )
@@ -267,20 +267,8 @@ def chunk_transcript(
      ('tool_call', 'tool', 'turn-2.call-0', 'call_1'),
      ('tool_result', 'tool', 'turn-3', 'call_1')]
     """
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
-        raise InvalidTypeError(
-            f"max_tokens must be an int, got {type(max_tokens).__name__}: "
-            f"{max_tokens!r:.80}"
-        )
-    if max_tokens < 1:
-        raise InvalidArgumentError(f"max_tokens={max_tokens} must be at least 1")
-    if isinstance(first_index, bool) or not isinstance(first_index, int):
-        raise InvalidTypeError(
-            f"first_index must be an int, got {type(first_index).__name__}: "
-            f"{first_index!r:.80}"
-        )
-    if first_index < 0:
-        raise InvalidArgumentError(f"first_index={first_index} must be at least 0")
+    check_int("max_tokens", max_tokens, 1)
+    check_int("first_index", first_index, 0)
     builder = _Builder(max_tokens, get_tokenizer(tokenizer))
     if isinstance(turns, (str, os.PathLike)):
         where_turns: Iterable[tuple[str, object]] = _read_jsonl(Path(turns))
