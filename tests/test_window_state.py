@@ -26,6 +26,7 @@ from ctxchunk._openai_chat import to_openai_chat
 from ctxchunk.change import Change, Reason
 from ctxchunk.exceptions import CtxChunkError
 from ctxchunk.policies import DropOldest, Summarize
+from ctxchunk.render import to_anthropic, to_responses_input
 from ctxchunk.roles import Kind, Role
 from ctxchunk.tokens import count_messages
 from ctxchunk.window import ContextWindow
@@ -37,6 +38,24 @@ from tests.strategies import window_policies, window_settings, window_texts
 MAX_EXAMPLES = int(os.environ.get("CTXCHUNK_WINDOW_EXAMPLES", "200"))
 
 _TOOLS = ["search", "weather", "calc"]
+
+
+def _texts(value: Any) -> list[str]:
+    """Every string a rendered request carries as content, names or arguments."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        skip = {"type", "id", "call_id", "tool_use_id", "role"}
+        return [t for k, v in value.items() if k not in skip for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
+
+
+def _chat_style_size(items: list[Any], count: Callable[[str], int]) -> int:
+    """A request's size counted as Chat Completions bills it: each item's text, 3
+    tokens an item and 3 to prime the reply (ids and type tags left out)."""
+    return 3 + sum(3 + sum(count(t) for t in _texts(item)) for item in items if item)
 
 
 class WindowMachine(RuleBasedStateMachine):
@@ -226,6 +245,20 @@ class WindowMachine(RuleBasedStateMachine):
         messages = to_openai_chat(window)
         assert window.tokens == count_messages(messages, model=window.tokenizer.name)
         assert window.tokens <= window.budget - window._reserve
+
+    @invariant()
+    def every_format_within_budget(self) -> None:
+        """Counted the Chat way, the Responses and Anthropic renderings fit too."""
+        window = self.window
+        count = window.tokenizer.count
+        responses = to_responses_input(window)
+        anthropic = to_anthropic(window)
+        limit = window.budget - window._reserve
+        assert _chat_style_size(responses, count) <= limit
+        assert (
+            _chat_style_size([anthropic["system"], *anthropic["messages"]], count)
+            <= limit
+        )
 
     @invariant()
     def chunk_bound(self) -> None:
