@@ -1,10 +1,28 @@
-"""Window benchmark: microseconds per add and per render, by history size and policy.
+"""Window benchmark: amortized microseconds per add, and per render, by history size.
 
 For each history size (1,000 / 10,000 / 100,000 chunks) the window's budget is set to
 exactly what that history costs, so the window holds all of it and every further add
 evicts. The history cycles through a user turn, an assistant turn, and a tool call
-with its result (one group). Then ``--adds`` more chunks of the same mix are added
-and timed, and ``to_openai_chat`` is timed over the full window.
+with its result (one group); the adds continue the same mix, two chunks at a time (a
+tool call and its result are one ``add_chunks``).
+
+Every size is measured in the same regime, a steady state:
+
+- warm-up: ``--warmup`` times the history size in chunks is added untimed first. By
+  then every chunk of the initial history has left or been rewritten, so a policy
+  that changes the window's make-up (ClearToolResults clearing the initial history's
+  results, RolePriority draining the tool groups and then the assistant turns) has
+  finished doing so at every size, not only at the small ones;
+- timed spans of exactly one history size in chunks, repeated until at least
+  ``--min-adds`` chunks are timed. A span holds the same number of RetentionRatio cuts
+  at every size (about five at 0.8: a cut frees a fifth of the budget, which lasts a
+  fifth of the history), so a cut's cost is amortized the same way at 1,000 and at
+  100,000; in steady state ClearToolResults clears each new result as it ages.
+
+Times are process CPU time (``time.process_time``), so time spent waiting for the
+CPU on a shared machine does not count; 'actions/add' (evictions plus replacements per
+added chunk) shows that each size did the same work. ``to_openai_chat`` is timed over
+the final window.
 
 Target (DESIGN.md): the cost per add at 100,000 chunks within 1.5x of the cost at
 1,000 -- adding is amortized O(1) in the history length.
@@ -88,24 +106,44 @@ def history_cost(chunks: list[Chunk]) -> int:
     return window.tokens
 
 
-def run(size: int, name: str, adds: int, base: list[Chunk], budget: int) -> tuple:
-    window = ContextWindow(budget, chunk_tokens=2000, policy=POLICIES[name]())
-    for i in range(0, len(base), 2):
-        window.add_chunks(base[i : i + 2])
-    extra = make_chunks(size, adds)
+def feed(window: ContextWindow, chunks: list[Chunk]) -> int:
+    """Add ``chunks`` two at a time; return the evictions plus replacements."""
+    actions = 0
+    for i in range(0, len(chunks), 2):
+        change = window.add_chunks(chunks[i : i + 2])
+        actions += len(change.evicted) + len(change.replaced)
+    return actions
+
+
+def run(
+    size: int, name: str, base: list[Chunk], budget: int, warmup: float, spans: int
+) -> tuple[float, float, float]:
+    """Return (CPU µs per added chunk, render ms, actions per added chunk)."""
     gc.collect()
     gc.disable()
-    start = time.perf_counter()
-    evicted = 0
-    for i in range(0, adds, 2):
-        change = window.add_chunks(extra[i : i + 2])
-        evicted += len(change.evicted) + len(change.replaced)
-    per_add = (time.perf_counter() - start) / adds * 1e6
-    start = time.perf_counter()
-    to_openai_chat(window)
-    render = (time.perf_counter() - start) * 1e6
-    gc.enable()
-    return per_add, render, evicted
+    try:
+        window = ContextWindow(budget, chunk_tokens=2000, policy=POLICIES[name]())
+        feed(window, base)
+        start = size
+        warm = int(warmup * size) // 2 * 2
+        for at in range(0, warm, size):
+            feed(window, make_chunks(start + at, min(size, warm - at)))
+        start += warm
+        cpu = 0.0
+        actions = 0
+        for _ in range(spans):
+            chunks = make_chunks(start, size)
+            start += size
+            begin = time.process_time()
+            actions += feed(window, chunks)
+            cpu += time.process_time() - begin
+        begin = time.process_time()
+        to_openai_chat(window)
+        render = time.process_time() - begin
+    finally:
+        gc.enable()
+    adds = spans * size
+    return cpu / adds * 1e6, render * 1e3, actions / adds
 
 
 def main() -> None:
@@ -113,40 +151,48 @@ def main() -> None:
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000]
     )
-    parser.add_argument("--adds", type=int, default=4_000)
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=2.0,
+        help="untimed chunks added first, in history sizes (default 2)",
+    )
+    parser.add_argument(
+        "--min-adds",
+        type=int,
+        default=10_000,
+        help="time whole spans of one history size until this many chunks",
+    )
     parser.add_argument("--policies", nargs="+", default=list(POLICIES))
     args = parser.parse_args()
-    results: dict[tuple[str, int], tuple] = {}
+    results: dict[tuple[str, int], tuple[float, float, float]] = {}
     for size in args.sizes:
         base = make_chunks(0, size)
         budget = history_cost(base)
+        spans = max(1, -(-args.min_adds // size))
         for name in args.policies:
-            results[name, size] = run(size, name, args.adds, base, budget)
-    head = f"{'policy':<27}" + "".join(
-        f"{f'add µs @{s:,}':>16}{'render ms':>11}" for s in args.sizes
+            results[name, size] = run(size, name, base, budget, args.warmup, spans)
+    first, last = args.sizes[0], args.sizes[-1]
+    head = f"{'policy':<27}" + "".join(f"{f'µs/add @{s:,}':>16}" for s in args.sizes)
+    head += f"{'ratio':>7}  {'actions/add':<18}" + "".join(
+        f"{f'render ms @{s:,}':>20}" for s in args.sizes
     )
-    head += f"{'ratio':>8}{'actions/add':>13}"
     print(head)
     print("-" * len(head))
     for name in args.policies:
         row = f"{name:<27}"
-        for size in args.sizes:
-            per_add, render, _ = results[name, size]
-            row += f"{per_add:>16.1f}{render / 1000:>11.1f}"
-        first = results[name, args.sizes[0]][0]
-        last = results[name, args.sizes[-1]][0]
-        row += f"{last / first:>8.2f}"
-        row += "".join(
-            f"{results[name, s][2] / args.adds:>5.1f}" for s in args.sizes
-        ).rjust(13)
+        row += "".join(f"{results[name, s][0]:>16.1f}" for s in args.sizes)
+        row += f"{results[name, last][0] / results[name, first][0]:>7.2f}  "
+        row += f"{' / '.join(f'{results[name, s][2]:.2f}' for s in args.sizes):<18}"
+        row += "".join(f"{results[name, s][1]:>20.1f}" for s in args.sizes)
         print(row)
     print(
-        f"\n{args.adds} timed chunk adds per cell, added two at a time (a tool call "
-        f"and its result are one add); every add evicts. 'ratio' is add cost at the "
-        f"largest size over the smallest (target <= 1.5); 'actions/add' is evictions "
-        f"plus replacements per added chunk at each size: a policy that clears or "
-        f"summarizes costs more per add while it has old content to rewrite than "
-        f"once it is only evicting."
+        f"\nCPU µs per added chunk, amortized over whole spans of one history size "
+        f"(at least {args.min_adds:,} chunks per cell) after {args.warmup:g} history "
+        f"sizes of warm-up; every add evicts. 'ratio' is the cost at {last:,} over "
+        f"the cost at {first:,} (target <= 1.5). 'actions/add' is evictions plus "
+        f"replacements per added chunk at each size. 'render' is one to_openai_chat "
+        f"of the final window."
     )
 
 

@@ -27,6 +27,7 @@ Nothing here imports the window: :func:`to_openai_chat` takes anything with a
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -113,8 +114,13 @@ class _Text:
     __slots__ = ("text", "tokens")
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
-        self.text = "".join(c.text for c in chunks)
-        self.tokens: int | None = chunks[0].tokens if len(chunks) == 1 else None
+        self.tokens: int | None
+        if len(chunks) == 1:
+            self.text = chunks[0].text
+            self.tokens = chunks[0].tokens
+        else:
+            self.text = "".join([c.text for c in chunks])
+            self.tokens = None
 
     @classmethod
     def of(cls, text: str) -> _Text:
@@ -163,7 +169,9 @@ def _call_id(chunk: Chunk) -> str:
 
 def _plan(chunks: Sequence[Chunk]) -> list[_Message]:
     first = chunks[0]
-    if any(c.kind is Kind.TOOL_CALL for c in chunks):
+    if first.kind is Kind.TOOL_CALL or (
+        len(chunks) > 1 and any(c.kind is Kind.TOOL_CALL for c in chunks)
+    ):
         return _plan_group(chunks)
     if len(chunks) != 1:
         raise ValueError(f"a unit that is not a tool group has one chunk: {chunks!r}")
@@ -229,14 +237,29 @@ def unit_cost(chunks: Sequence[Chunk], fmt: _chat.ChatFormat, count: Counter) ->
     """
     total = 0
     for message in _plan(chunks):
-        total += fmt.tokens_per_message + count(message.role)
+        total += fmt.tokens_per_message + _count_name(count, message.role)
         if message.content is not None:
             total += message.content.count(count)
         for call in message.calls or ():
             total += (
-                _chat.TOOL_CALL_TOKENS + count(call.name) + call.arguments.count(count)
+                _chat.TOOL_CALL_TOKENS
+                + _count_name(count, call.name)
+                + call.arguments.count(count)
             )
     return total
+
+
+def _count_name(count: Counter, name: str) -> int:
+    # Roles and tool names are few and short, and every unit's cost counts them.
+    try:
+        return _cached_count(count, name)
+    except TypeError:  # a counter of an unhashable tokenizer
+        return count(name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_count(count: Counter, name: str) -> int:
+    return count(name)
 
 
 def unit_messages(chunks: Sequence[Chunk]) -> list[dict[str, Any]]:

@@ -34,7 +34,14 @@ This module never imports the window: policies see it only through the protocols
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -135,8 +142,15 @@ class WindowView(Protocol):
         """Whether a policy may touch ``unit``."""
         ...
 
-    def tool_groups(self, *, unedited: bool = False) -> Iterator[UnitView]:
-        """Yield the tool call groups, oldest first; only unedited ones if asked."""
+    def tool_groups(
+        self, *, unedited: bool = False, exclude_tools: Collection[str] = ()
+    ) -> Iterator[UnitView]:
+        """Yield the tool call groups, oldest first; only unedited ones if asked.
+
+        With ``exclude_tools``, skip the groups none of whose results comes from a
+        tool outside it. With ``unedited=True`` the skipped groups cost nothing, so
+        a window full of them is not scanned on every call.
+        """
         ...
 
     def newest_tool_groups(self, count: int) -> list[UnitView]:
@@ -391,15 +405,19 @@ class ClearToolResults:
         kept = {id(u) for u in view.newest_tool_groups(self.keep)}
         plan: list[Edit] = []
         saved = 0
-        for unit in view.tool_groups(unedited=True):
+        groups = view.tool_groups(unedited=True, exclude_tools=self.exclude_tools)
+        for unit in groups:
             if saved >= goal or id(unit) in kept:
                 break
             if not view.evictable(unit):
                 continue
             edits, after = self._edits(unit, view)
-            if edits:
+            gain = unit.tokens - view.cost_of(after) if edits else 0
+            # A result shorter than the placeholder is left alone: clearing it
+            # would make the window bigger.
+            if gain > 0:
                 plan.extend(edits)
-                saved += unit.tokens - view.cost_of(after)
+                saved += gain
         if saved < self.clear_at_least or saved <= 0:
             return
         yield from plan

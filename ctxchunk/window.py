@@ -25,11 +25,13 @@ How it works:
 
 from __future__ import annotations
 
+import functools
+import heapq
 import itertools
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -77,16 +79,20 @@ a duration: 150 words a minute, a common conversational speaking rate."""
 
 _STATE_FORMAT = "ctxchunk.window/1"
 _WORD = re.compile(r"\S+")
+_SEQ = itertools.count()
+"""Creation order of units. Tool groups are only ever created at the window's tail,
+so among groups it is also window order."""
 
 
 class _Unit:
     """One eviction unit: a chunk, or a tool group of calls and their results."""
 
-    __slots__ = ("chunks", "group", "kind", "role", "tokens")
+    __slots__ = ("chunks", "group", "kind", "role", "seq", "tokens")
 
     def __init__(self, chunks: tuple[Chunk, ...], tokens: int) -> None:
         self.chunks = chunks
         self.tokens = tokens
+        self.seq = next(_SEQ)
         first = chunks[0]
         self.group = first.kind is Kind.TOOL_CALL
         self.kind = first.kind
@@ -99,6 +105,10 @@ class _Unit:
     @property
     def source(self) -> str:
         return self.chunks[0].source
+
+    def result_tools(self) -> set[str | None]:
+        """The tool names of the unit's tool results."""
+        return {c.meta.tool_name for c in self.chunks if c.kind is Kind.TOOL_RESULT}
 
     def __repr__(self) -> str:
         return f"_Unit({[c.id for c in self.chunks]}, tokens={self.tokens})"
@@ -217,8 +227,24 @@ class _View:
             and self._w._evictable(unit)
         )
 
-    def tool_groups(self, *, unedited: bool = False) -> Iterator[_Unit]:
-        return iter(self._w._fresh if unedited else self._w._groups)
+    def tool_groups(
+        self, *, unedited: bool = False, exclude_tools: Collection[str] = ()
+    ) -> Iterator[_Unit]:
+        w = self._w
+        if not exclude_tools:
+            return iter(w._fresh if unedited else w._groups)
+        if not unedited:
+            return (u for u in w._groups if u.result_tools() - set(exclude_tools))
+        # Groups whose results all come from excluded tools are never visited, so
+        # a window full of them costs nothing here.
+        lists = [
+            lst
+            for name, lst in w._fresh_by_tool.items()
+            if lst and name not in exclude_tools
+        ]
+        if len(lists) == 1:
+            return iter(lists[0])
+        return _distinct(heapq.merge(*lists, key=_seq_of))
 
     def newest_tool_groups(self, count: int) -> list[UnitView]:
         out: list[UnitView] = []
@@ -344,6 +370,9 @@ class ContextWindow:
         self._roles: dict[Role, _DList] = {role: _DList() for role in Role}
         self._groups = _DList()
         self._fresh = _DList()
+        # The unedited groups again, per tool name of their results (a group is in
+        # the list of each of its results' tools), in window order.
+        self._fresh_by_tool: dict[str | None, _DList] = {}
         self._turns = _DList()
         self._by_id: dict[str, _Unit] = {}
         self._by_source: dict[str, dict[_Unit, None]] = {}
@@ -876,6 +905,9 @@ class ContextWindow:
         _require(len(seen) == len(self._by_id), "stale id index")
         for lst in (*self._roles.values(), self._groups, self._fresh, self._turns):
             _require(all(u in self._main for u in lst), "list holds a dead unit")
+        for name, lst in self._fresh_by_tool.items():
+            expect = [u for u in self._fresh if name in u.result_tools()]
+            _require(list(lst) == expect, f"unedited groups of tool {name!r}")
         _require(sum(len(r) for r in self._roles.values()) == len(main), "role lists")
         for role, lst in self._roles.items():
             expect = [u for u in main if u.role is role]
@@ -1162,8 +1194,9 @@ class ContextWindow:
                 raise PolicyError("an Edit must not make the window larger")
             self._set_chunks(unit, tuple(chunks))
             if unit in self._fresh:
-                prior = self._fresh.remove(unit)
-                op.undo.append(lambda: self._fresh.insert_after(unit, prior))
+                for lst in (self._fresh, *self._fresh_lists(unit)):
+                    prior = lst.remove(unit)
+                    op.undo.append(functools.partial(lst.insert_after, unit, prior))
             for chunk in old:
                 self._archive_add(op, chunk, Reason.REPLACED, report=False)
             op.replaced.append(Replacement(tuple(old), new))
@@ -1228,8 +1261,9 @@ class ContextWindow:
                 lst.insert_after(unit, self._previous_in(lst, unit))
             placed.append(lst)
         if unit.group and at_tail:
-            self._fresh.append(unit)
-            placed.append(self._fresh)
+            for lst in (self._fresh, *self._fresh_lists(unit, create=True)):
+                lst.append(unit)
+                placed.append(lst)
         self._index(unit, unit.chunks, add=True)
         self._tokens += unit.tokens
         op = self._op
@@ -1264,11 +1298,10 @@ class ContextWindow:
         return before
 
     def _detach(self, unit: _Unit) -> None:
-        removed = [
-            (lst, lst.remove(unit))
-            for lst in (self._main, *self._lists_for(unit), self._fresh)
-            if unit in lst
-        ]
+        lists = (self._main, *self._lists_for(unit), self._fresh)
+        if unit.group:
+            lists += tuple(self._fresh_lists(unit))
+        removed = [(lst, lst.remove(unit)) for lst in lists if unit in lst]
         self._index(unit, unit.chunks, add=False)
         self._tokens -= unit.tokens
         op = self._op
@@ -1284,22 +1317,48 @@ class ContextWindow:
 
     def _set_chunks(self, unit: _Unit, chunks: tuple[Chunk, ...]) -> None:
         old_chunks, old_tokens = unit.chunks, unit.tokens
+        fresh = unit.group and unit in self._fresh
+        old_lists = self._fresh_lists(unit) if fresh else []
         self._index(unit, old_chunks, add=False)
         unit.chunks = chunks
         unit.tokens = self._cost(chunks)
         self._index(unit, chunks, add=True)
         self._tokens += unit.tokens - old_tokens
+        moved: list[tuple[_DList, _Unit | None, bool]] = []
+        if fresh:
+            new_lists = self._fresh_lists(unit, create=True)
+            moved.extend(
+                (lst, lst.remove(unit), False)
+                for lst in old_lists
+                if lst not in new_lists
+            )
+            for lst in new_lists:
+                if lst not in old_lists:
+                    after = _seq_position(lst, unit)
+                    lst.insert_after(unit, after)
+                    moved.append((lst, after, True))
         op = self._op
         if op is not None:
             new_tokens = unit.tokens
 
             def undo() -> None:
+                for lst, after, inserted in reversed(moved):
+                    if inserted:
+                        lst.remove(unit)
+                    else:
+                        lst.insert_after(unit, after)
                 self._index(unit, chunks, add=False)
                 unit.chunks, unit.tokens = old_chunks, old_tokens
                 self._index(unit, old_chunks, add=True)
                 self._tokens -= new_tokens - old_tokens
 
             op.undo.append(undo)
+
+    def _fresh_lists(self, unit: _Unit, *, create: bool = False) -> list[_DList]:
+        names = unit.result_tools()
+        if create:
+            return [self._fresh_by_tool.setdefault(n, _DList()) for n in names]
+        return [self._fresh_by_tool[n] for n in names if n in self._fresh_by_tool]
 
     def _index(self, unit: _Unit, chunks: Iterable[Chunk], *, add: bool) -> None:
         for chunk in chunks:
@@ -1318,6 +1377,31 @@ class ContextWindow:
                     del self._by_source[chunk.source]
                 if call_id and self._calls.get(call_id) is unit:
                     del self._calls[call_id]
+
+
+def _seq_of(unit: _Unit) -> int:
+    return unit.seq
+
+
+def _distinct(units: Iterator[_Unit]) -> Iterator[_Unit]:
+    # A group in several per-tool lists comes out of the merge once per list, in a
+    # row (no other unit shares its seq).
+    last = None
+    for unit in units:
+        if unit is not last:
+            yield unit
+        last = unit
+
+
+def _seq_position(lst: _DList, unit: _Unit) -> _Unit | None:
+    """The unit of ``lst`` that ``unit`` goes after to keep ``lst`` in seq order.
+
+    A result usually joins a recent group, so the walk from the tail is short.
+    """
+    after = lst.tail
+    while after is not None and after.seq > unit.seq:
+        after = lst.prv[after]
+    return after
 
 
 def _word_timing(

@@ -218,3 +218,16 @@ def test_policies_do_not_import_the_window():
     source = Path(module.__file__).read_text(encoding="utf-8")
     assert "ctxchunk.window" not in source
     assert "import window" not in source
+
+
+def test_clear_tool_results_skips_results_shorter_than_placeholder():
+    """A result cheaper than the placeholder is never 'cleared' into a bigger one."""
+    window = ContextWindow(
+        300, policy=ClearToolResults(keep=0), chunk_tokens=50, protect_recent_turns=0
+    )
+    for i in range(30):
+        window.add_tool_call("calc", f'{{"x": {i}}}', "ok")
+        window.add_turn("user", "next please " * 3)
+        results = [c for c in window.chunks if c.kind.value == "tool_result"]
+        assert all(c.text == "ok" for c in results)
+        assert window.tokens <= 300
