@@ -31,6 +31,7 @@ from typing import Any
 
 import attrs
 
+from ctxchunk._openai_chat import unit_messages
 from ctxchunk.change import Change, Reason
 from ctxchunk.chunk import Chunk
 from ctxchunk.exceptions import (
@@ -40,7 +41,7 @@ from ctxchunk.exceptions import (
     SessionLogError,
 )
 from ctxchunk.policies import Action, DropOldest, Evict, Policy, WindowView
-from ctxchunk.render import to_openai_chat, to_realtime_events
+from ctxchunk.render import to_realtime_events
 from ctxchunk.roles import Role
 from ctxchunk.session import (
     DocumentEvent,
@@ -492,11 +493,57 @@ def _serialize(message: Mapping[str, Any]) -> str:
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """Return the length of the longest common prefix of ``a`` and ``b``.
+
+    Slices are compared in C and the first mismatch found by halving, so a long
+    equal run costs a few list comparisons instead of a Python step per token.
+    """
     n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+    if a[:n] == b[:n]:
+        return n
+    # Invariant: a[:lo] == b[:lo] and a[lo:hi] != b[lo:hi].
+    lo, hi = 0, n
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+_Rendered = tuple[str, list[int]]
+"""One request message: its :func:`_serialize` text and that text's tokens."""
+
+_UnitEntry = tuple[tuple[Chunk, ...], list[_Rendered], int]
+"""One rendered unit: its chunks, its messages, and their total tokens."""
+
+
+def _flatten(messages: Sequence[_Rendered]) -> list[int]:
+    return [token for _, tokens in messages for token in tokens]
+
+
+def _shared_prefix(previous: Sequence[_Rendered], current: Sequence[_Rendered]) -> int:
+    """Return the longest common token prefix of two requests' concatenated messages.
+
+    Equal to ``_common_prefix(_flatten(previous), _flatten(current))``: messages with
+    equal text have equal tokens, so they count whole, and only the first differing
+    message is compared token by token (and the rest of both requests only when one
+    of those two messages is a prefix of the other, so the match can run on).
+    """
+    shared = 0
+    # Requests of different lengths: past the shorter one nothing more is shared.
+    for index, (old, new) in enumerate(zip(previous, current, strict=False)):
+        if old is new or old[0] == new[0]:
+            shared += len(old[1])
+            continue
+        n = _common_prefix(old[1], new[1])
+        if n < len(old[1]) and n < len(new[1]):
+            return shared + n
+        return shared + _common_prefix(
+            _flatten(previous[index:]), _flatten(current[index:])
+        )
+    return shared
 
 
 def _make_window(
@@ -518,12 +565,29 @@ def _make_window(
     )
 
 
+def _history_and_roles(chunks: Iterable[Chunk]) -> tuple[int, dict[Role, int]]:
+    """Return the tokens of unpinned ``chunks``, and their tokens per role."""
+    history = 0
+    per_role = dict.fromkeys(Role, 0)
+    for chunk in chunks:
+        per_role[chunk.role] += chunk.tokens
+        if not chunk.pinned:
+            history += chunk.tokens
+    return history, per_role
+
+
 class _Replay:
     """One policy's pass over a session (the mutable state of :func:`simulate`).
 
     ``window`` is a :class:`~ctxchunk.window.ContextWindow` (or any object with its
     ``pin``, ``add_turn``, ``add_document``, ``add_tool_call``, ``interrupt``,
-    ``remove``, ``chunks`` and ``tokens``).
+    ``remove``, ``chunks``, ``render_units`` and ``tokens``).
+
+    Requests are measured incrementally: ``units`` maps the ``id`` of each chunk of a
+    unit in the last request to that unit's chunks and rendered messages. It holds the
+    chunks, so no other object can take their ids while the entry lives, and a hit is
+    the very same (frozen) chunks, which render the same. It is rebuilt at every
+    request from the units in the window, so it never outgrows the window.
     """
 
     def __init__(
@@ -542,8 +606,8 @@ class _Replay:
         self.instructions_source: str | None = None
         self.instructions: str | None = None
         self.item_sources: dict[str, str] = {}
-        self.previous_request: list[int] = []
-        self.message_tokens: dict[str, list[int]] = {}
+        self.previous_request: list[_Rendered] = []
+        self.units: dict[tuple[int, ...], _UnitEntry] = {}
 
     def apply(self, index: int, event: Event) -> Change | None:
         window = self.window
@@ -607,27 +671,46 @@ class _Replay:
             previous = chunk
         return "".join(parts)
 
+    def render(self) -> tuple[list[_Rendered], int]:
+        """Return the request's serialized messages and their total tokens.
+
+        The messages are those of ``to_openai_chat(window)``, which renders each unit
+        on its own, so only units not in the last request are rendered, serialized and
+        tokenized here.
+        """
+        previous = self.units
+        units: dict[tuple[int, ...], _UnitEntry] = {}
+        messages: list[_Rendered] = []
+        total = 0
+        for unit in self.window.render_units():
+            chunks = tuple(unit)
+            key = tuple(map(id, chunks))
+            entry = previous.get(key)
+            if entry is None:
+                rendered = [
+                    (text, self.tokenizer.encode(text))
+                    for text in map(_serialize, unit_messages(chunks))
+                ]
+                entry = (chunks, rendered, sum(len(t) for _, t in rendered))
+            units[key] = entry
+            messages.extend(entry[1])
+            total += entry[2]
+        self.units = units
+        return messages, total
+
     def request(self, index: int) -> RequestResult:
-        sequence: list[int] = []
-        messages: list[dict[str, Any]] = to_openai_chat(self.window)
-        for message in messages:
-            key = _serialize(message)
-            tokens = self.message_tokens.get(key)
-            if tokens is None:
-                tokens = self.tokenizer.encode(key)
-                self.message_tokens[key] = tokens
-            sequence.extend(tokens)
-        shared = _common_prefix(self.previous_request, sequence)
-        self.previous_request = sequence
+        messages, tokens = self.render()
+        shared = _shared_prefix(self.previous_request, messages)
+        self.previous_request = messages
         cached = self.prices.cached(shared)
         return RequestResult(
             step=index,
             window_tokens=self.window.tokens,
-            tokens=len(sequence),
+            tokens=tokens,
             shared_prefix=shared,
             cached_tokens=cached,
-            cost=self.prices.cost(len(sequence)),
-            cost_cached=self.prices.cost(len(sequence), cached),
+            cost=self.prices.cost(tokens),
+            cost_cached=self.prices.cost(tokens, cached),
         )
 
     def run(self) -> PolicyResult:
@@ -639,9 +722,12 @@ class _Replay:
         probes: list[ProbeResult] = []
         requests: list[RequestResult] = []
         eviction_events = evicted_chunks = realtime = 0
+        # The window's chunks after one event are its chunks before the next one, and
+        # an event that returns no change (a probe, a request, a skipped turn) left
+        # the window as it was, so these are only recomputed after a change.
+        chunks: tuple[Chunk, ...] = self.window.chunks
+        history, per_role = _history_and_roles(chunks)
         for index, event in enumerate(self.session.events):
-            before = {c.id: c for c in self.window.chunks if not c.pinned}
-            history = sum(c.tokens for c in before.values())
             try:
                 change = self.apply(index, event)
             except CtxChunkError as exc:
@@ -654,11 +740,12 @@ class _Replay:
                 if change.evicted:
                     eviction_events += 1
                     evicted_chunks += len(change.evicted)
-                lost = sum(
-                    e.chunk.tokens
-                    for e in change.evicted
-                    if e.reason in _LOST_REASONS and e.chunk.id in before
-                )
+                    before = {c.id for c in chunks if not c.pinned}
+                    lost = sum(
+                        e.chunk.tokens
+                        for e in change.evicted
+                        if e.reason in _LOST_REASONS and e.chunk.id in before
+                    )
                 realtime += len(
                     to_realtime_events(change, instructions=self.instructions)
                 )
@@ -679,11 +766,11 @@ class _Replay:
             lost_tokens.append(lost)
             history_tokens.append(history)
             window_tokens.append(self.window.tokens)
-            per_role = dict.fromkeys(_ROLES, 0)
-            for chunk in self.window.chunks:
-                per_role[chunk.role.value] += chunk.tokens
-            for role in _ROLES:
-                role_tokens[role].append(per_role[role])
+            if change is not None:
+                chunks = self.window.chunks
+                history, per_role = _history_and_roles(chunks)
+            for role, tokens in per_role.items():
+                role_tokens[role.value].append(tokens)
         cliff = max(lost_tokens, default=0)
         cliff_step = lost_tokens.index(cliff) if cliff else -1
         share = cliff / history_tokens[cliff_step] if cliff else 0.0

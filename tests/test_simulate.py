@@ -3,6 +3,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from ctxchunk._generate import generate_session
 from ctxchunk.change import Change, Eviction, Reason
@@ -20,7 +22,11 @@ from ctxchunk.simulate import (
     DEFAULT_PRICES,
     Prices,
     WholeUpdateBaseline,
+    _common_prefix,
+    _make_window,
     _Replay,
+    _serialize,
+    _shared_prefix,
     simulate,
 )
 
@@ -219,6 +225,100 @@ class TestMetricsByHand:
         assert json.loads(text)["series"]["window_tokens"] == [2, 5, 8, 8, 9, 9, 9, 9]
         assert data["cliff_tokens"] == 3
         assert data["probes_found"] == 1
+
+
+def slow_prefix(a, b):
+    """The obvious longest common prefix: one token at a time."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def rendered(texts):
+    """Messages as the replay keeps them, with one token a character."""
+    return [(t, [ord(c) for c in t]) for t in texts]
+
+
+class TestPrefix:
+    @given(st.lists(st.integers(0, 3)), st.lists(st.integers(0, 3)))
+    def test_common_prefix_matches_the_token_loop(self, a, b):
+        """The halving prefix equals the one-token-at-a-time prefix."""
+        assert _common_prefix(a, b) == slow_prefix(a, b)
+
+    @given(
+        st.lists(st.text("ab", max_size=4), max_size=5),
+        st.lists(st.text("ab", max_size=4), max_size=5),
+    )
+    @example(["x", "ab", "c"], ["x", "a", "bc"])
+    @example(["x", "a", "bc"], ["x", "ab", "c"])
+    @example(["x", "", "ab"], ["x", "ab"])
+    def test_shared_prefix_matches_the_flat_prefix(self, old, new):
+        """Message by message, the shared prefix is that of the flat token lists,
+        also when a differing message is a prefix of the other and the match runs on
+        into the next one."""
+        previous, current = rendered(old), rendered(new)
+        flat = slow_prefix(
+            [t for _, ts in previous for t in ts], [t for _, ts in current for t in ts]
+        )
+        assert _shared_prefix(previous, current) == flat
+
+
+class ReferenceReplay(_Replay):
+    """A replay that also measures every request the slow obvious way: render the
+    whole window, serialize and tokenize every message, compare token by token."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.reference = []
+        self.previous_sequence = []
+
+    def request(self, index):
+        from ctxchunk.render import to_openai_chat
+
+        sequence = []
+        for message in to_openai_chat(self.window):
+            sequence.extend(self.tokenizer.encode(_serialize(message)))
+        shared = slow_prefix(self.previous_sequence, sequence)
+        self.previous_sequence = sequence
+        self.reference.append((index, len(sequence), shared))
+        return super().request(index)
+
+
+@needs_window
+class TestRequestsAgainstReference:
+    @pytest.mark.parametrize(
+        "session",
+        [
+            pytest.param(lambda: generate_session(3, turns=40), id="generated"),
+            pytest.param(
+                lambda: load_session(EXAMPLES / "support_call.jsonl"), id="support"
+            ),
+        ],
+    )
+    def test_incremental_requests_match_full_rerender(self, session):
+        """Request sizes and shared prefixes equal those of re-rendering the window,
+        re-tokenizing it and comparing token by token, under eviction, clearing and
+        summarizing policies."""
+        from ctxchunk.policies import ClearToolResults, DropOldest, Summarize
+        from ctxchunk.tokens import get_tokenizer
+
+        session = session()
+        tok = get_tokenizer("o200k_base")
+        prices = DEFAULT_PRICES["gpt-realtime"]
+        policies = [
+            WholeUpdateBaseline(),
+            DropOldest(),
+            ClearToolResults(),
+            Summarize(),
+        ]
+        for policy in policies:
+            window = _make_window(policy, 6000, 1000, tok)
+            replay = ReferenceReplay(session, str(policy), window, tok, prices)
+            result = replay.run()
+            assert replay.reference
+            fast = [(r.step, r.tokens, r.shared_prefix) for r in result.requests]
+            assert fast == replay.reference
 
 
 class TestPrices:
