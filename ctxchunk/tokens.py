@@ -348,7 +348,9 @@ def get_tokenizer(name_or_model: str | Tokenizer | None = None) -> Tokenizer:
     if name_or_model is None:
         name_or_model = DEFAULT_ENCODING
     if not isinstance(name_or_model, str):
-        if isinstance(name_or_model, Tokenizer):
+        # The concrete class is checked first (a tuple is tried in order): a runtime
+        # Protocol check is slow, and windows resolve their tokenizer per operation.
+        if isinstance(name_or_model, (TiktokenTokenizer, Tokenizer)):
             return name_or_model
         raise InvalidTypeError(
             "tokenizer must be an encoding name, a model name or a Tokenizer, got "
