@@ -446,6 +446,8 @@ class _Splitter:
         if not cuts:
             self._token_atoms(start, end, end_level, out)
             return
+        if out is self.atoms and level <= Level.LINE:
+            cuts = self._coalesce(cuts, start, level)
         # The loop below runs once per atom: names are bound locally for speed.
         text, count, max_tokens = self.text, self.count, self.max
         limit, additive, length = self.char_limit, self.additive, len(text)
@@ -465,6 +467,29 @@ class _Splitter:
             else:
                 self._descend(a, b, level + 1, boundary, out)
             a = b
+
+    def _coalesce(self, cuts: list[int], start: int, level: int) -> list[int]:
+        """Drop paragraph and line cuts that leave spans of very few characters.
+
+        A cut is kept when the span before it has at least ``max_tokens // 8``
+        characters (about a thirtieth of the bound in tokens): short paragraphs and
+        lines then share an atom, so there are fewer atoms to count and pack, for
+        pieces at most that much short of full. Cuts before a heading and at code
+        blocks and tables are always kept, and an atom that packing opens to fill a
+        piece is cut without coalescing.
+        """
+        gap = self.max // 8
+        if gap < 2:
+            return cuts
+        text = self.text
+        edges = {edge for block in self.blocks for edge in block} if level == 0 else ()
+        kept: list[int] = []
+        last = start
+        for cut in cuts:
+            if cut - last >= gap or text[cut] == "#" or cut in edges:
+                kept.append(cut)
+                last = cut
+        return kept
 
     def _add_atom(
         self, out: _Atoms, end: int, tokens: int, level: int, inner: int
