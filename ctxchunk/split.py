@@ -291,12 +291,12 @@ class _Splitter:
 
     # -- finding atoms ---------------------------------------------------------------
 
-    def _cuts(self, start: int, end: int, level: int) -> list[int]:
+    def _cuts(self, start: int, end: int, level: int, gap: int = 0) -> list[int]:
         text = self.text
         if level == Level.PARAGRAPH:
             return self._paragraph_cuts(start, end)
         if level == Level.LINE:
-            return self._line_cuts(start, end)
+            return self._line_cuts(start, end, gap)
         if level == Level.SENTENCE:
             cuts = [m.end() for m in _SENTENCE_END.finditer(text, start, end)]
         elif level == Level.CLAUSE:
@@ -314,7 +314,7 @@ class _Splitter:
             if low < cut < high and _is_grapheme_boundary(text, cut, start)
         ]
 
-    def _line_cuts(self, start: int, end: int) -> list[int]:
+    def _line_cuts(self, start: int, end: int, gap: int) -> list[int]:
         """Cuts at the hard line breaks in ``(start, end)``.
 
         The cut goes after the break (and any blank lines after it) or, when the
@@ -322,24 +322,27 @@ class _Splitter:
         token counts add up there (see ``_additive_join``) and not after it. A cut
         next to a line break is always a grapheme-cluster boundary. This is the hot
         path on line-oriented text, so the per-line regex checks only run when a
-        cheap character test calls for them.
+        cheap character test calls for them. With ``gap``, a cut is only looked for
+        at least ``gap`` characters after the previous one (see ``_coalesce``).
         """
         text = self.text
         span = text[start:end]
         low = start + len(span) - len(span.lstrip())
         high = start + len(span.rstrip())
         cuts = []
-        for match in _LINE_BREAK.finditer(text, low, high):
+        search = _LINE_BREAK.search
+        position = max(low, start + gap - 1)
+        while (match := search(text, position, high)) is not None:
             newline, after = match.span()
+            position = after
             before, following = text[newline - 1], text[after]
             if (before.isalpha() or before == ",") and _soft_wrap(text, newline, after):
                 continue
             if following in _ADORNMENT and _UNDERLINE.match(text, after):
                 continue
-            if following in " \t" and _ALNUM.match(before):
-                cuts.append(newline)
-            else:
-                cuts.append(after)
+            cut = newline if following in " \t" and _ALNUM.match(before) else after
+            cuts.append(cut)
+            position = max(position, cut + gap - 1)
         return cuts
 
     def _paragraph_cuts(self, start: int, end: int) -> list[int]:
@@ -437,17 +440,19 @@ class _Splitter:
         The span is over the bound or too long to tokenize whole: it is cut at
         ``level`` or, where that finds no boundary, at the next level down.
         """
+        # Short paragraphs and lines share atoms, except in an atom packing opened.
+        gap = self.max // 8 if out is self.atoms else 0
         cuts: list[int] = []
         while level < Level.GRAPHEME:
-            cuts = self._cuts(start, end, level)
+            cuts = self._cuts(start, end, level, gap)
             if cuts:
                 break
             level += 1
         if not cuts:
             self._token_atoms(start, end, end_level, out)
             return
-        if out is self.atoms and level <= Level.LINE:
-            cuts = self._coalesce(cuts, start, level)
+        if gap and level == Level.PARAGRAPH:
+            cuts = self._coalesce(cuts, start, gap)
         # The loop below runs once per atom: names are bound locally for speed.
         text, count, max_tokens = self.text, self.count, self.max
         limit, additive, length = self.char_limit, self.additive, len(text)
@@ -468,21 +473,20 @@ class _Splitter:
                 self._descend(a, b, level + 1, boundary, out)
             a = b
 
-    def _coalesce(self, cuts: list[int], start: int, level: int) -> list[int]:
-        """Drop paragraph and line cuts that leave spans of very few characters.
+    def _coalesce(self, cuts: list[int], start: int, gap: int) -> list[int]:
+        """Drop paragraph cuts that leave spans shorter than ``gap`` characters.
 
-        A cut is kept when the span before it has at least ``max_tokens // 8``
-        characters (about a thirtieth of the bound in tokens): short paragraphs and
-        lines then share an atom, so there are fewer atoms to count and pack, for
-        pieces at most that much short of full. Cuts before a heading and at code
-        blocks and tables are always kept, and an atom that packing opens to fill a
-        piece is cut without coalescing.
+        ``gap`` is ``max_tokens // 8`` characters, about a thirtieth of the bound in
+        tokens: short paragraphs (and, in ``_line_cuts``, short lines) then share an
+        atom, so there are fewer atoms to count and pack, for pieces at most that
+        much short of full. Cuts before a heading and at code blocks and tables are
+        always kept, and an atom that packing opens to fill a piece is cut without
+        coalescing.
         """
-        gap = self.max // 8
         if gap < 2:
             return cuts
         text = self.text
-        edges = {edge for block in self.blocks for edge in block} if level == 0 else ()
+        edges = {edge for block in self.blocks for edge in block}
         kept: list[int] = []
         last = start
         for cut in cuts:
