@@ -46,6 +46,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from ctxchunk._checks import check_int
 from ctxchunk.chunk import Chunk, ChunkMeta
 from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
 from ctxchunk.roles import Kind, Role
@@ -205,16 +206,6 @@ class Policy(Protocol):
         ...
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(
-            f"{name} must be an int, got {type(value).__name__}: {value!r:.80}"
-        )
-    if value < minimum:
-        raise InvalidArgumentError(f"{name}={value} must be at least {minimum}")
-    return value
-
-
 def _evict_oldest(
     view: WindowView, needed: int, role: Role | None = None
 ) -> Iterator[Action]:
@@ -315,11 +306,11 @@ class RolePriority:
 
 
 def _nonneg(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _check_int(attribute.name, value, 0)
+    check_int(attribute.name, value, 0)
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    _check_int(attribute.name, value, 1)
+    check_int(attribute.name, value, 1)
 
 
 @attrs.frozen
@@ -370,7 +361,7 @@ def _optional_nonneg(
     instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:
     if value is not None:
-        _check_int(attribute.name, value, 0)
+        check_int(attribute.name, value, 0)
 
 
 @attrs.frozen

@@ -37,6 +37,7 @@ from typing import Any
 import attrs
 
 from ctxchunk import _openai_chat
+from ctxchunk._checks import check_int, check_str
 from ctxchunk.change import (
     Change,
     Eviction,
@@ -273,24 +274,6 @@ class _Op:
     oversized: set[str] = attrs.Factory(set)
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(
-            f"{name} must be an int, got {type(value).__name__}: {value!r:.80}"
-        )
-    if value < minimum:
-        raise InvalidArgumentError(f"{name}={value} must be at least {minimum}")
-    return value
-
-
-def _check_text(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise InvalidTypeError(
-            f"{name} must be a str, got {type(value).__name__}: {value!r:.80}"
-        )
-    return value
-
-
 class ContextWindow:
     """A token-budgeted context window fed one chunk at a time.
 
@@ -335,10 +318,10 @@ class ContextWindow:
         reserve_tokens: int = 0,
         protect_recent_turns: int = 2,
     ) -> None:
-        budget = _check_int("budget", budget, 1)
-        chunk_tokens = _check_int("chunk_tokens", chunk_tokens, 1)
-        reserve_tokens = _check_int("reserve_tokens", reserve_tokens, 0)
-        self._protect = _check_int("protect_recent_turns", protect_recent_turns, 0)
+        budget = check_int("budget", budget, 1)
+        chunk_tokens = check_int("chunk_tokens", chunk_tokens, 1)
+        reserve_tokens = check_int("reserve_tokens", reserve_tokens, 0)
+        self._protect = check_int("protect_recent_turns", protect_recent_turns, 0)
         if policy is None:
             policy = DropOldest()
         if not callable(getattr(policy, "make_room", None)):
@@ -466,7 +449,7 @@ class ContextWindow:
         >>> w.pin("Answer in French.").added[0].pinned
         True
         """
-        text = _check_text("text", text)
+        text = check_str("text", text)
         parsed = Role.parse(role)
         if not text.strip():
             raise InvalidArgumentError("text is blank; pin something to read")
@@ -603,7 +586,7 @@ class ContextWindow:
         >>> [c.kind.value for c in w.add_tool_call("clock", {}, "12:00").added]
         ['tool_call', 'tool_result']
         """
-        name = _check_text("name", name)
+        name = check_str("name", name)
         if not name:
             raise InvalidArgumentError("name='' must name the tool that was called")
         if isinstance(arguments, Mapping):
@@ -615,12 +598,12 @@ class ContextWindow:
                 raise InvalidTypeError(
                     f"arguments must be JSON data ({exc}); pass JSON text instead"
                 ) from None
-        arguments = _check_text("arguments", arguments)
-        result = _check_text("result", result)
+        arguments = check_str("arguments", arguments)
+        result = check_str("result", result)
         source = f"turn-{self._next_index}"
         if call_id is None:
             call_id = "call_" + make_chunk_id(source, 0, name)[3:]
-        call_id = _check_text("call_id", call_id)
+        call_id = check_str("call_id", call_id)
         if not call_id:
             raise InvalidArgumentError("call_id='' must be None or a non-empty id")
         chunks = self._split(
@@ -675,7 +658,7 @@ class ContextWindow:
         >>> [e.reason.value for e in w.remove("t1").evicted]
         ['removed']
         """
-        source = _check_text("source", source)
+        source = check_str("source", source)
         units = self._by_source.get(source)
         if not units:
             raise UnknownItemError(
@@ -729,8 +712,8 @@ class ContextWindow:
         >>> w.interrupt("a1", 800).truncated[0].after.text
         'One two'
         """
-        item = _check_text("item", item)
-        heard_ms = _check_int("heard_ms", heard_ms, 0)
+        item = check_str("item", item)
+        heard_ms = check_int("heard_ms", heard_ms, 0)
         units = self._turn_units(item)
         chunks = [c for unit in units for c in unit.chunks]
         full = "".join(c.text for c in chunks)
@@ -836,7 +819,7 @@ class ContextWindow:
                 reserve_tokens=state["reserve_tokens"],
                 protect_recent_turns=state["protect_recent_turns"],
             )
-            window._next_index = _check_int("next_index", state["next_index"], 0)
+            window._next_index = check_int("next_index", state["next_index"], 0)
             for raw in state["units"]:
                 chunks = tuple(Chunk.from_dict(c) for c in raw)
                 if not chunks:

@@ -293,9 +293,13 @@ class WindowMachine(RuleBasedStateMachine):
         lost = [e.chunk for e in change.evicted if e.reason is Reason.POLICY]
         if not lost:
             return
+        # The eviction unit of a tool call is its whole group: the parallel calls of
+        # one assistant message and all their results, which add_parallel_calls
+        # gives call ids c<group>_<j>.
         units: dict[str, int] = {}
         for chunk in lost:
-            key = chunk.meta.call_id or chunk.id
+            call_id = chunk.meta.call_id
+            key = call_id.rsplit("_", 1)[0] if call_id else chunk.id
             units[key] = units.get(key, 0) + chunk.tokens
         slack = max(units.values()) + 40 * (len(change.added) + 1)
         assert sum(c.tokens for c in lost) <= change.added_tokens + slack
