@@ -21,6 +21,7 @@ from ctxchunk.render import (
     to_openai_chat,
     to_realtime_events,
     to_responses_input,
+    tool_definitions,
 )
 from ctxchunk.roles import Kind, Role
 from ctxchunk.session import Session, dump_session, load_session
@@ -70,4 +71,5 @@ __all__ = [
     "to_openai_chat",
     "to_realtime_events",
     "to_responses_input",
+    "tool_definitions",
 ]

@@ -59,6 +59,7 @@ __all__ = [
     "to_openai_chat",
     "to_realtime_events",
     "to_responses_input",
+    "tool_definitions",
 ]
 
 ANTHROPIC_CONTINUATION = "[conversation continues]"
@@ -560,3 +561,112 @@ def _item_ids(chunk: Chunk) -> list[str]:
     if _is_paired(chunk):
         return [chunk.id, derived_item_id(chunk.id)]
     return [chunk.id]
+
+
+_TOOL_SPECS: dict[str, tuple[str, dict[str, Any]]] = {
+    DOCUMENT_TOOL: (
+        "Read a page or document the conversation brought in; the result is its "
+        "readable text, one part at a time.",
+        {
+            "type": "object",
+            "properties": {
+                "url": {"type": "string", "description": "Where the page came from."},
+                "title": {"type": "string", "description": "The page's title."},
+                "headings": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "The heading path of this part's section.",
+                },
+                "source": {"type": "string", "description": "The document's id."},
+                "part": {"type": "integer", "description": "The part, from 0."},
+                "parts": {"type": "integer", "description": "How many parts."},
+            },
+        },
+    ),
+    SUMMARY_TOOL: (
+        "Recall a summary of earlier conversation that no longer fits the context.",
+        {"type": "object", "properties": {}},
+    ),
+    UNKNOWN_TOOL: (
+        "The output of a tool whose call is no longer in the context.",
+        {
+            "type": "object",
+            "properties": {
+                "part": {"type": "integer", "description": "The part, from 0."},
+                "parts": {"type": "integer", "description": "How many parts."},
+            },
+        },
+    ),
+}
+
+_Format = Literal["chat", "responses", "anthropic"]
+
+
+def tool_definitions(
+    window_or_chunks: _Window, *, format: _Format = "chat"
+) -> list[dict[str, Any]]:
+    """Return definitions of the tools the rendering calls on ctxchunk's own behalf.
+
+    Documents render as calls to :data:`DOCUMENT_TOOL`, tool-role summaries as calls
+    to :data:`SUMMARY_TOOL`, and results whose call left the window as calls to
+    :data:`UNKNOWN_TOOL` (or to their own tool). Some providers check the tool calls
+    in a history against the request's tool definitions (Anthropic rejects
+    ``tool_use`` blocks for undefined tools), so pass these in the request's
+    ``tools`` along with your own. Only the tools the window's rendering uses are
+    returned, in a fixed order; your own tools are yours to define.
+
+    Args:
+        window_or_chunks: A window, or its chunks in order.
+        format: ``"chat"`` (Chat Completions), ``"responses"`` or ``"anthropic"``.
+
+    Returns:
+        Tool definitions in the shape that API's ``tools`` parameter takes.
+
+    Raises:
+        InvalidArgumentError: ``format`` is not one of the three.
+
+    >>> from ctxchunk.chunk import Chunk, ChunkMeta
+    >>> page = Chunk.create("Tea is a drink.", role="tool", kind="document",
+    ...                     source="doc-1", meta=ChunkMeta(url="https://t.example"))
+    >>> [t["name"] for t in tool_definitions([page], format="anthropic")]
+    ['read_document']
+    """
+    if format not in ("chat", "responses", "anthropic"):
+        raise InvalidArgumentError(
+            f"format={format!r} must be 'chat', 'responses' or 'anthropic'"
+        )
+    # Every renderer names its calls the same way, so one rendering tells them all.
+    used = {
+        item["name"]
+        for item in to_responses_input(window_or_chunks)
+        if item.get("type") == "function_call"
+    }
+    definitions: list[dict[str, Any]] = []
+    for name, (description, schema) in _TOOL_SPECS.items():
+        if name not in used:
+            continue
+        if format == "chat":
+            definitions.append(
+                {
+                    "type": "function",
+                    "function": {
+                        "name": name,
+                        "description": description,
+                        "parameters": schema,
+                    },
+                }
+            )
+        elif format == "responses":
+            definitions.append(
+                {
+                    "type": "function",
+                    "name": name,
+                    "description": description,
+                    "parameters": schema,
+                }
+            )
+        else:
+            definitions.append(
+                {"name": name, "description": description, "input_schema": schema}
+            )
+    return definitions

@@ -20,8 +20,10 @@ from ctxchunk.render import (
     ANTHROPIC_CONTINUATION,
     DOCUMENT_TOOL,
     to_anthropic,
+    to_openai_chat,
     to_realtime_events,
     to_responses_input,
+    tool_definitions,
 )
 from ctxchunk.roles import Kind, Role
 from tests.strategies import window_chunks
@@ -694,3 +696,74 @@ class TestRealtimeAnchorsAcrossOperations:
                     anchor = event["previous_item_id"]
                     assert anchor == "root" or anchor in sent
                     sent.add(event["item"]["id"])
+
+
+class TestToolDefinitions:
+    def _window(self):
+        from ctxchunk.policies import Summarize
+        from ctxchunk.window import ContextWindow
+
+        window = ContextWindow(3000, chunk_tokens=200, policy=Summarize())
+        window.pin("Be brief.")
+        window.add_turn("user", "What is in the tea guide?")
+        window.add_document(
+            "# Tea\n\nGreen tea is steamed. " * 20, url="https://tea.example/guide"
+        )
+        window.add_tool_call("weather", '{"city": "Oslo"}', "Rain, 7 C.")
+        return window
+
+    @pytest.mark.parametrize("fmt", ["chat", "responses", "anthropic"])
+    def test_defines_every_synthetic_tool_the_rendering_calls(self, fmt):
+        """Each tool the rendering calls is either defined here or the caller's own."""
+        window = self._window()
+        defined = set()
+        for tool in tool_definitions(window, format=fmt):
+            defined.add(tool["function"]["name"] if fmt == "chat" else tool["name"])
+        if fmt == "chat":
+            called = {
+                call["function"]["name"]
+                for message in to_openai_chat(window)
+                for call in message.get("tool_calls") or ()
+            }
+        elif fmt == "responses":
+            called = {
+                item["name"]
+                for item in to_responses_input(window)
+                if item["type"] == "function_call"
+            }
+        else:
+            called = {
+                block["name"]
+                for message in to_anthropic(window)["messages"]
+                if isinstance(message["content"], list)
+                for block in message["content"]
+                if block["type"] == "tool_use"
+            }
+        assert "read_document" in defined
+        assert called - defined == {"weather"}
+        assert defined <= called
+
+    def test_shapes_per_format(self):
+        """Chat nests the function; Responses is flat; Anthropic has input_schema."""
+        window = self._window()
+        (chat,) = tool_definitions(window, format="chat")
+        (responses,) = tool_definitions(window, format="responses")
+        (anthropic,) = tool_definitions(window, format="anthropic")
+        assert chat["type"] == "function"
+        assert chat["function"]["parameters"]["type"] == "object"
+        assert responses["type"] == "function"
+        assert responses["parameters"] == chat["function"]["parameters"]
+        assert anthropic["input_schema"] == chat["function"]["parameters"]
+
+    def test_nothing_to_define_for_plain_turns(self):
+        """A window of plain turns needs no extra tools."""
+        from ctxchunk.window import ContextWindow
+
+        window = ContextWindow(1000, chunk_tokens=100)
+        window.add_turn("user", "Hello")
+        assert tool_definitions(window) == []
+
+    def test_unknown_format(self):
+        """An unknown format is rejected with the accepted ones named."""
+        with pytest.raises(InvalidArgumentError, match="'chat', 'responses'"):
+            tool_definitions([], format="gemini")
