@@ -24,3 +24,16 @@ def test_every_public_import_is_exported():
         if not name.startswith("_") and not isinstance(value, type(ctxchunk))
     }
     assert public <= set(ctxchunk.__all__)
+
+
+def test_api_reference_lists_every_public_name():
+    """docs/api.md has a row for every name in ``__all__``, so it cannot fall behind."""
+    from pathlib import Path
+
+    page = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    missing = [
+        name
+        for name in ctxchunk.__all__
+        if name != "__version__" and f"`{name}" not in page
+    ]
+    assert missing == []
