@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ctxchunk import ContextWindow, RolePriority, to_openai_chat, to_realtime_events
+from ctxchunk import (
+    Change,
+    ContextWindow,
+    RolePriority,
+    to_openai_chat,
+    to_realtime_events,
+)
 
 PAGE = (
     Path(__file__).parent.parent / "tests" / "fixtures" / "html" / "library-json.html"
@@ -18,7 +24,7 @@ PAGE = (
 INSTRUCTIONS = "You are a concise voice assistant for Python questions."
 
 
-def show(step: str, window: ContextWindow, change) -> None:
+def show(step: str, window: ContextWindow, change: Change) -> None:
     events = to_realtime_events(change, instructions=INSTRUCTIONS)
     evicted = sum(e.chunk.tokens for e in change.evicted)
     print(
