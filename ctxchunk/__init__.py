@@ -3,7 +3,13 @@
 
 from ctxchunk._version import __version__
 from ctxchunk.change import Change, Eviction, Reason, Replacement, Truncation
-from ctxchunk.chunk import Chunk, ChunkMeta, chunk_json_schema, make_chunk_id
+from ctxchunk.chunk import (
+    Chunk,
+    ChunkMeta,
+    chunk_json_schema,
+    chunks_of_text,
+    make_chunk_id,
+)
 from ctxchunk.documents import chunk_document
 from ctxchunk.exceptions import CtxChunkError
 from ctxchunk.policies import (
@@ -60,6 +66,7 @@ __all__ = [
     "chunk_document",
     "chunk_json_schema",
     "chunk_transcript",
+    "chunks_of_text",
     "count_messages",
     "dump_session",
     "get_tokenizer",

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from ctxchunk.exceptions import ChunkError, InvalidTypeError
 from ctxchunk.roles import Kind, Role
+from ctxchunk.split import split_text
 from ctxchunk.tokens import Tokenizer, get_tokenizer
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "ChunkMetaModel",
     "ChunkModel",
     "chunk_json_schema",
+    "chunks_of_text",
     "make_chunk_id",
 ]
 
@@ -468,6 +470,57 @@ class Chunk:
 
 _MetaStr = StrictStr | None
 _Millis = Annotated[StrictInt, Field(ge=0)] | None
+
+
+def chunks_of_text(
+    text: str,
+    max_tokens: int,
+    *,
+    role: Role | str,
+    kind: Kind | str,
+    source: str,
+    meta: ChunkMeta | None = None,
+    pinned: bool = False,
+    tokenizer: str | Tokenizer | None = None,
+) -> list[Chunk]:
+    r"""Cut ``text`` with :func:`~ctxchunk.split.split_text` into chunks of ``source``.
+
+    Every chunk shares the role, kind, source, metadata and pin; ``part`` and
+    ``parts`` number them; each count comes from the split, so nothing is counted
+    twice. Empty text gives one empty chunk, so that a tool call or result with
+    nothing in it still has its chunk.
+
+    >>> [(c.part, c.parts, c.text) for c in chunks_of_text(
+    ...     "One.\n\nTwo.", 2, role="user", kind="turn", source="turn-0")]
+    [(0, 2, 'One.\n\n'), (1, 2, 'Two.')]
+    """
+    if not text:
+        return [
+            Chunk.create(
+                text,
+                role=role,
+                kind=kind,
+                source=source,
+                meta=meta,
+                pinned=pinned,
+                tokens=0,
+            )
+        ]
+    pieces = split_text(text, max_tokens, tokenizer=tokenizer)
+    return [
+        Chunk.create(
+            piece.text,
+            role=role,
+            kind=kind,
+            source=source,
+            part=part,
+            parts=len(pieces),
+            meta=meta,
+            pinned=pinned,
+            tokens=piece.tokens,
+        )
+        for part, piece in enumerate(pieces)
+    ]
 
 
 class ChunkMetaModel(BaseModel):

@@ -54,7 +54,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ctxchunk._checks import check_int
-from ctxchunk.chunk import Chunk, ChunkMeta
+from ctxchunk.chunk import Chunk, ChunkMeta, chunks_of_text
 from ctxchunk.exceptions import (
     CtxChunkError,
     EncodingError,
@@ -62,7 +62,7 @@ from ctxchunk.exceptions import (
     TranscriptError,
 )
 from ctxchunk.roles import Kind, Role
-from ctxchunk.split import DEFAULT_MAX_TOKENS, split_text
+from ctxchunk.split import DEFAULT_MAX_TOKENS
 from ctxchunk.tokens import Tokenizer, get_tokenizer
 
 __all__ = ["chunk_transcript"]
@@ -522,27 +522,16 @@ class _Builder:
     def _emit(
         self, text: str, role: Role, kind: Kind, source: str, meta: ChunkMeta
     ) -> None:
-        if not text:
-            self.chunks.append(
-                Chunk.create(
-                    text, role=role, kind=kind, source=source, meta=meta, tokens=0
-                )
-            )
-            return
-        pieces = split_text(text, self.max_tokens, tokenizer=self.tokenizer)
-        parts = len(pieces)
         self.chunks.extend(
-            Chunk.create(
-                piece.text,
+            chunks_of_text(
+                text,
+                self.max_tokens,
                 role=role,
                 kind=kind,
                 source=source,
-                part=part,
-                parts=parts,
                 meta=meta,
-                tokens=piece.tokens,
+                tokenizer=self.tokenizer,
             )
-            for part, piece in enumerate(pieces)
         )
 
 

@@ -46,7 +46,7 @@ from ctxchunk.change import (
     Truncation,
     is_session_item,
 )
-from ctxchunk.chunk import Chunk, ChunkMeta, make_chunk_id
+from ctxchunk.chunk import Chunk, ChunkMeta, chunks_of_text, make_chunk_id
 from ctxchunk.documents import Format, chunk_document
 from ctxchunk.exceptions import (
     BudgetError,
@@ -68,7 +68,6 @@ from ctxchunk.policies import (
     policy_from_dict,
 )
 from ctxchunk.roles import Kind, Role
-from ctxchunk.split import split_text
 from ctxchunk.tokens import Tokenizer, get_tokenizer
 from ctxchunk.transcript import chunk_transcript
 
@@ -460,20 +459,15 @@ class ContextWindow:
             Role.TOOL: Kind.DOCUMENT,
         }[parsed]
         source = f"pin-{self._next_index}"
-        pieces = split_text(text, self._chunk_tokens, tokenizer=self._tokenizer)
-        chunks = [
-            Chunk.create(
-                piece.text,
-                role=parsed,
-                kind=kind,
-                source=source,
-                part=i,
-                parts=len(pieces),
-                pinned=True,
-                tokens=piece.tokens,
-            )
-            for i, piece in enumerate(pieces)
-        ]
+        chunks = chunks_of_text(
+            text,
+            self._chunk_tokens,
+            role=parsed,
+            kind=kind,
+            source=source,
+            pinned=True,
+            tokenizer=self._tokenizer,
+        )
         return self._run(chunks, advance=1)
 
     def add_turn(
@@ -921,27 +915,15 @@ class ContextWindow:
         name: str,
         call_id: str,
     ) -> list[Chunk]:
-        meta = ChunkMeta(tool_name=name, call_id=call_id)
-        if not text:
-            return [
-                Chunk.create(
-                    text, role=role, kind=kind, source=source, meta=meta, tokens=0
-                )
-            ]
-        pieces = split_text(text, self._chunk_tokens, tokenizer=self._tokenizer)
-        return [
-            Chunk.create(
-                p.text,
-                role=role,
-                kind=kind,
-                source=source,
-                part=i,
-                parts=len(pieces),
-                meta=meta,
-                tokens=p.tokens,
-            )
-            for i, p in enumerate(pieces)
-        ]
+        return chunks_of_text(
+            text,
+            self._chunk_tokens,
+            role=role,
+            kind=kind,
+            source=source,
+            meta=ChunkMeta(tool_name=name, call_id=call_id),
+            tokenizer=self._tokenizer,
+        )
 
     def _evictable(self, unit: _Unit) -> bool:
         if unit.pinned or unit is self._target:
