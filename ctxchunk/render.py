@@ -66,7 +66,10 @@ ANTHROPIC_CONTINUATION = "[conversation continues]"
 """The text of the one user message :func:`to_anthropic` inserts when the history would
 otherwise start with an assistant message, which the Messages API rejects (its first
 message must have the ``user`` role). It says only that the conversation goes on; it
-puts no words of the user's own in their mouth."""
+puts no words of the user's own in their mouth. Counted the Chat Completions way it
+costs 7 tokens (3 for the message, 4 for the text, in o200k_base and cl100k_base),
+which the window's ledger does not hold: give a window rendered for Anthropic
+``reserve_tokens`` of at least 7 so the request stays within the budget."""
 
 _Window = HasChunks | Sequence[Chunk]
 
