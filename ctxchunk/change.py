@@ -49,7 +49,12 @@ class Reason(str, Enum):
     POLICY = "policy"
     """A truncation policy chose it to make room."""
     OVERSIZE = "oversize"
-    """It was part of an update larger than the whole budget and did not fit."""
+    """It was part of an update that went past the window's admission cap, or that
+    could not fit without evicting what no policy may evict; it went to the archive
+    without being admitted (a marker in the window names it)."""
+    MASKED = "masked"
+    """A policy let it go and a marker (a stub) stands in its place, naming it, so
+    the model can read it back."""
     REMOVED = "removed"
     """The caller deleted its turn or document with ``remove``."""
     REPLACED = "replaced"
@@ -140,5 +145,46 @@ class Change:
 
     @property
     def added_tokens(self) -> int:
-        """Tokens of text admitted by the operation."""
+        """Tokens of text admitted by the operation, markers included."""
         return sum(c.tokens for c in self.added)
+
+    @property
+    def admitted_tokens(self) -> int:
+        """Tokens of new content admitted by the operation (markers left out)."""
+        return sum(c.tokens for c in self.added if c.meta.marks is None)
+
+    @property
+    def lost_tokens(self) -> int:
+        """Tokens of history the operation took out of the window, however it went.
+
+        Everything that was in the window and left counts: evicted, removed, cut by
+        an interruption, masked behind a marker, and what a summary or a cleared
+        placeholder replaced (its tokens minus the replacement's). Markers are not
+        history and do not count; neither do parts of the update itself that went
+        to the archive without being admitted (:attr:`capped_tokens`).
+        """
+        gone = sum(
+            e.chunk.tokens
+            for e in self.evicted
+            if e.reason is not Reason.OVERSIZE and e.chunk.meta.marks is None
+        )
+        return gone + self.replaced_tokens
+
+    @property
+    def masked_tokens(self) -> int:
+        """Tokens of history that left with a marker standing in their place."""
+        return sum(e.chunk.tokens for e in self.evicted if e.reason is Reason.MASKED)
+
+    @property
+    def replaced_tokens(self) -> int:
+        """Tokens a summary or a placeholder took away: replaced minus replacement."""
+        return sum(
+            max(0, sum(c.tokens for c in r.old) - r.new.tokens) for r in self.replaced
+        )
+
+    @property
+    def capped_tokens(self) -> int:
+        """Tokens of the update that went to the archive without being admitted."""
+        return sum(
+            e.chunk.tokens for e in self.evicted if e.reason is Reason.OVERSIZE
+        )

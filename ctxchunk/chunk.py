@@ -174,6 +174,10 @@ class ChunkMeta:
         tool_name: The tool a tool call invokes or a tool result comes from.
         call_id: The id shared by a tool call and its results, so that a window keeps
             or evicts them together.
+        marks: Set only on a *marker*, a short line a window writes in place of
+            content it archived: the source whose archived parts the marker names
+            (see :meth:`ctxchunk.window.ContextWindow.read`). A marker is window
+            bookkeeping, never history.
     """
 
     url: str | None = attrs.field(default=None, validator=_check_optional_str)
@@ -184,6 +188,7 @@ class ChunkMeta:
     end_ms: int | None = attrs.field(default=None, validator=_check_optional_ms)
     tool_name: str | None = attrs.field(default=None, validator=_check_optional_str)
     call_id: str | None = attrs.field(default=None, validator=_check_optional_str)
+    marks: str | None = attrs.field(default=None, validator=_check_optional_str)
 
     def __attrs_post_init__(self) -> None:
         if (
@@ -545,6 +550,7 @@ class ChunkMetaModel(BaseModel):
     end_ms: _Millis = None
     tool_name: _MetaStr = None
     call_id: _MetaStr = None
+    marks: _MetaStr = None
 
 
 class ChunkModel(BaseModel):
@@ -608,6 +614,7 @@ class ChunkModel(BaseModel):
                 end_ms=meta.end_ms,
                 tool_name=meta.tool_name,
                 call_id=meta.call_id,
+                marks=meta.marks,
             ),
         )
 
