@@ -62,6 +62,7 @@ __all__ = [
     "Evict",
     "MiddleOut",
     "Policy",
+    "Recommended",
     "Replace",
     "RetentionRatio",
     "RolePriority",
@@ -656,6 +657,24 @@ class Chain:
         return f"Chain({', '.join(repr(p) for p in self.policies)})"
 
 
+@attrs.frozen
+class Recommended:
+    """The default policy: the one to use when you have no reason to pick another.
+
+    (Being redesigned: today it clears old tool results, then evicts by role.)
+    """
+
+    def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
+        """Make room for a chunk costing ``needed`` tokens."""
+        yield from ClearToolResults().make_room(view, needed)
+        if view.free < needed:
+            yield from RolePriority().make_room(view, needed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"name": "Recommended"}``."""
+        return {"name": "Recommended"}
+
+
 def policy_from_dict(data: Mapping[str, Any]) -> Policy:
     """Rebuild a shipped policy from its :meth:`~Policy.to_dict` form.
 
@@ -700,4 +719,5 @@ _SHIPPED: dict[str, Callable[..., Policy]] = {
     "RolePriority": RolePriority,
     "MiddleOut": MiddleOut,
     "ClearToolResults": ClearToolResults,
+    "Recommended": Recommended,
 }
