@@ -375,10 +375,18 @@ def _trim_period(text: str) -> str:
 
 
 def _json(value: object, where: str) -> str:
+    # The API receives the schema as standard JSON, which has no NaN or Infinity.
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
+        return json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
+    except TypeError as exc:
         raise InvalidTypeError(
             f"{where} holds a value that is not JSON ({exc}); tool schemas must be "
             f"plain JSON data"
+        ) from None
+    except ValueError as exc:
+        raise InvalidArgumentError(
+            f"{where} holds a value that JSON cannot represent ({exc}); use finite "
+            f"numbers, and no value that contains itself"
         ) from None

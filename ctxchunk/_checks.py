@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, StrictStr
+from pydantic_core import PydanticCustomError
+
 from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def check_int(name: str, value: object, minimum: int) -> int:
@@ -26,8 +35,29 @@ def check_int(name: str, value: object, minimum: int) -> int:
     return value
 
 
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is ``True`` or ``False``.
+
+    Raises:
+        InvalidTypeError: ``value`` is not a ``bool``.
+
+    >>> check_bool("event_ids", 1)
+    Traceback (most recent call last):
+    ...
+    ctxchunk.exceptions.InvalidTypeError: event_ids must be True or False, got int: 1
+    """
+    if not isinstance(value, bool):
+        raise InvalidTypeError(
+            f"{name} must be True or False, got {type(value).__name__}: {value!r:.80}"
+        )
+    return value
+
+
 def check_str(name: str, value: object) -> str:
     """Return ``value`` if it is a ``str``.
+
+    Use it for content (text that is tokenized, which reports a lone surrogate
+    itself); use :func:`check_meta_str` for ids, names and other metadata.
 
     Raises:
         InvalidTypeError: ``value`` is not a ``str``.
@@ -37,3 +67,132 @@ def check_str(name: str, value: object) -> str:
             f"{name} must be a str, got {type(value).__name__}: {value!r:.80}"
         )
     return value
+
+
+def lone_surrogate(value: str) -> str | None:
+    r"""Return why ``value`` cannot be written as UTF-8, or None if it can.
+
+    A lone surrogate (U+D800 to U+DFFF) has no UTF-8 encoding, so a string holding
+    one makes any JSON or file it is written to fail, or unreadable elsewhere.
+
+    >>> lone_surrogate("ab\ud800")
+    "holds a lone surrogate (U+D800) at offset 2, which is not valid Unicode text; decode your input with errors='replace' or remove it"
+    """  # noqa: E501
+    if value.isascii():
+        return None
+    found = _SURROGATE.search(value)
+    if found is None:
+        return None
+    return (
+        f"holds a lone surrogate (U+{ord(found.group()):04X}) at offset "
+        f"{found.start()}, which is not valid Unicode text; decode your input with "
+        f"errors='replace' or remove it"
+    )
+
+
+def _writable(value: str) -> str:
+    problem = lone_surrogate(value)
+    if problem is not None:
+        raise PydanticCustomError("surrogate", "{problem}", {"problem": problem})
+    return value
+
+
+WritableStr = Annotated[StrictStr, AfterValidator(_writable)]
+"""A pydantic field type for strings read at the edge that are written back as
+UTF-8 JSON (ids, names, speakers, a session's text): a lone surrogate in one fails
+validation with :func:`lone_surrogate`'s message, on the line it came in on."""
+
+
+def check_meta_str(name: str, value: object) -> str:
+    """Return ``value`` if it is a ``str`` that can be written as UTF-8 JSON.
+
+    For ids, names, urls, speakers and other metadata, which are never tokenized:
+    a lone surrogate in them would only fail later, when the state is saved.
+
+    Raises:
+        InvalidTypeError: ``value`` is not a ``str``.
+        InvalidArgumentError: ``value`` holds a lone surrogate; the message gives
+            its offset.
+
+    >>> check_meta_str("call_id", "call_1")
+    'call_1'
+    """
+    value = check_str(name, value)
+    problem = lone_surrogate(value)
+    if problem is not None:
+        raise InvalidArgumentError(f"{name}={value!r:.80} {problem}")
+    return value
+
+
+def check_optional_meta_str(name: str, value: object) -> str | None:
+    """Return ``value`` if it is None or passes :func:`check_meta_str`.
+
+    Raises:
+        InvalidTypeError: ``value`` is neither None nor a ``str``.
+        InvalidArgumentError: ``value`` holds a lone surrogate.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidTypeError(
+            f"{name} must be a str or None, got {type(value).__name__}: {value!r:.80}"
+        )
+    return check_meta_str(name, value)
+
+
+def dump_json(
+    name: str,
+    value: object,
+    *,
+    sort_keys: bool = False,
+    separators: tuple[str, str] = (",", ":"),
+) -> str:
+    """Return ``value`` as standard JSON text (compact by default), as the wire needs.
+
+    ``NaN`` and the infinities are refused: ``json.dumps`` would write them as
+    ``NaN`` / ``Infinity``, which no JSON parser on the other end accepts.
+
+    Args:
+        name: The argument ``value`` came in as, for the error message.
+        value: Plain JSON data: dicts with str keys, lists, str, int, finite float,
+            bool and None.
+        sort_keys: Write object keys in sorted order.
+        separators: As for ``json.dumps``.
+
+    Returns:
+        The JSON text (non-ASCII characters are kept as they are).
+
+    Raises:
+        InvalidTypeError: ``value`` holds something that is not JSON data.
+        InvalidArgumentError: ``value`` holds NaN or an infinity, or refers to
+            itself.
+
+    >>> dump_json("arguments", {"city": "Oslo", "days": 3})
+    '{"city":"Oslo","days":3}'
+    >>> dump_json("arguments", {"limit": float("nan")})
+    Traceback (most recent call last):
+    ...
+    ctxchunk.exceptions.InvalidArgumentError: arguments={'limit': nan} holds NaN or an infinity, which JSON cannot represent; pass finite numbers (or None, or the value as a string)
+    """  # noqa: E501
+    try:
+        return json.dumps(
+            value,
+            ensure_ascii=False,
+            allow_nan=False,
+            sort_keys=sort_keys,
+            separators=separators,
+        )
+    except TypeError as exc:
+        raise InvalidTypeError(
+            f"{name}={value!r:.80} is not plain JSON data (dict, list, str, int, "
+            f"float, bool, None): {exc}; convert the value, or pass JSON text"
+        ) from None
+    except ValueError as exc:
+        if "circular" in str(exc).lower():
+            raise InvalidArgumentError(
+                f"{name} refers to itself ({exc}); pass a tree of plain JSON data"
+            ) from None
+        raise InvalidArgumentError(
+            f"{name}={value!r:.80} holds NaN or an infinity, which JSON cannot "
+            f"represent; pass finite numbers (or None, or the value as a string)"
+        ) from None

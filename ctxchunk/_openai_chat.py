@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 from ctxchunk import _chat
 from ctxchunk.chunk import Chunk
+from ctxchunk.exceptions import InvalidTypeError
 from ctxchunk.roles import Kind, Role
 
 __all__ = [
@@ -89,7 +90,8 @@ def _tool_name(name: str | None, fallback: str) -> str:
 
 
 def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # Standard JSON only: NaN or Infinity would make the request unparseable.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _document_arguments(chunk: Chunk) -> str:
@@ -299,6 +301,9 @@ def to_openai_chat(window: SupportsRenderUnits) -> list[dict[str, Any]]:
     Returns:
         The messages, ready for ``client.chat.completions.create(messages=...)``.
 
+    Raises:
+        InvalidTypeError: ``window`` has no ``render_units`` method.
+
     >>> from ctxchunk.window import ContextWindow
     >>> window = ContextWindow(1000, chunk_tokens=500)
     >>> _ = window.pin("Be brief.")
@@ -306,7 +311,14 @@ def to_openai_chat(window: SupportsRenderUnits) -> list[dict[str, Any]]:
     >>> to_openai_chat(window)
     [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Hi!'}]
     """
+    render_units = getattr(window, "render_units", None)
+    if not callable(render_units):
+        raise InvalidTypeError(
+            f"window must be a ContextWindow (an object with render_units()), got "
+            f"{type(window).__name__}: {window!r:.80}; to render a list of chunks, "
+            f"add them to a window with add_chunks"
+        )
     out: list[dict[str, Any]] = []
-    for unit in window.render_units():
+    for unit in render_units():
         out.extend(unit_messages(unit))
     return out

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, Protocol
 
 import attrs
@@ -81,7 +81,9 @@ def chunks_of(window_or_chunks: HasChunks | Sequence[Chunk]) -> tuple[Chunk, ...
     source: object = getattr(window_or_chunks, "chunks", window_or_chunks)
     if callable(source):
         source = source()
-    if isinstance(source, (str, bytes, Chunk)) or not isinstance(source, Iterable):
+    if isinstance(source, (str, bytes, Chunk, Mapping)) or not isinstance(
+        source, Iterable
+    ):
         raise InvalidTypeError(
             f"expected a window (an object with .chunks) or a sequence of Chunk, got "
             f"{type(window_or_chunks).__name__}: {window_or_chunks!r:.80}"
@@ -106,7 +108,7 @@ def tool_name(name: str | None, fallback: str) -> str:
 
 
 def json_text(value: object) -> str:
-    """Return compact JSON text, the shape models emit tool arguments in."""
+    """Return compact, standard JSON text (no NaN), as models emit tool arguments."""
     return _openai_chat._json(value)
 
 

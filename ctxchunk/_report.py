@@ -206,8 +206,20 @@ def _line_chart(
     return "".join(parts)
 
 
-def _bar_chart(values: Sequence[float], names: Sequence[str], label: str) -> str:
-    """Horizontal bars of shares (0 to 1), labelled with the policy names."""
+def _bar_chart(
+    values: Sequence[float],
+    names: Sequence[str],
+    label: str,
+    *,
+    behind: Sequence[float] | None = None,
+    behind_label: str = "",
+) -> str:
+    """Horizontal bars of shares (0 to 1), labelled with the policy names.
+
+    ``behind`` draws a second, paler bar per policy under the first (a share that
+    includes the first, such as recoverable recall under recall), its value written
+    after the first's.
+    """
     bar_h, gap, axis = 22, 10, 28
     label_w = 12 + _CHAR_W * max((len(n) for n in names), default=0)
     left = max(120.0, min(label_w, _W / 2))
@@ -230,13 +242,23 @@ def _bar_chart(values: Sequence[float], names: Sequence[str], label: str) -> str
     for i, (value, name) in enumerate(zip(values, names, strict=True)):
         top = _TOP + i * (bar_h + gap)
         colour = _COLOURS[i % len(_COLOURS)]
+        end, text = value, f"{value:.0%}"
         parts.append(
             f'<text x="{left - 8:.1f}" y="{top + 15}" text-anchor="end">'
             f"{_esc(name)}</text>"
+        )
+        if behind is not None:
+            end = max(value, behind[i])
+            text += f" ({behind[i]:.0%} {behind_label})"
+            parts.append(
+                f'<rect x="{left:.1f}" y="{top}" width="{width * behind[i]:.1f}" '
+                f'height="{bar_h}" fill="{colour}" fill-opacity="0.3"/>'
+            )
+        parts.append(
             f'<rect x="{left:.1f}" y="{top}" width="{width * value:.1f}" '
             f'height="{bar_h}" fill="{colour}"/>'
-            f'<text x="{left + 6 + width * value:.1f}" y="{top + 15}">'
-            f"{value:.0%}</text>"
+            f'<text x="{left + 6 + width * end:.1f}" y="{top + 15}">'
+            f"{_esc(text)}</text>"
         )
     parts.append(
         f'<line x1="{left:.1f}" y1="{bottom}" x2="{right:.1f}" y2="{bottom}" '
@@ -262,30 +284,49 @@ def render_report(results: SimulationResult | Sequence[SimulationResult]) -> str
     )
 
 
-def _section(result: SimulationResult) -> str:
-    names = [p.name for p in result.policies]
-    rows = result.table()
-    columns = [
-        ("policy", "policy"),
-        ("cliff_tokens", "cliff (tokens)"),
-        ("cliff_share", "cliff (share of history)"),
-        ("probe_recall", "probe recall"),
-        ("eviction_events", "eviction events"),
-        ("evicted_tokens", "evicted tokens"),
-        ("realtime_events", "Realtime events"),
-        ("cache_hit_rate", "cache hit rate"),
-        ("cost_usd", "input cost, no cache (USD)"),
-        ("cost_cached_usd", "input cost, cached (USD)"),
-    ]
+_SHARES = frozenset(
+    {"cliff_share", "probe_recall", "recoverable_recall", "cache_hit_rate"}
+)
+"""Summary keys that are shares, shown as percentages."""
+
+_COMPARISON = (
+    ("policy", "policy"),
+    ("cliff_tokens", "cliff (tokens)"),
+    ("cliff_share", "cliff (share of history)"),
+    ("probe_recall", "probe recall"),
+    ("recoverable_recall", "recoverable recall"),
+    ("eviction_events", "eviction events"),
+    ("realtime_events", "Realtime events"),
+    ("cache_hit_rate", "cache hit rate"),
+    ("cost_usd", "input cost, no cache (USD)"),
+    ("cost_cached_usd", "input cost, cached (USD)"),
+)
+"""The headline table's columns: summary key and title."""
+
+_LOSSES = (
+    ("policy", "policy"),
+    ("lost_tokens", "history lost (tokens)"),
+    ("replaced_tokens", "of it replaced or cleared"),
+    ("masked_tokens", "of it masked"),
+    ("evicted_tokens", "left the window, gross"),
+    ("capped_tokens", "update parts capped"),
+)
+"""The loss table's columns: totals over the session."""
+
+
+def _table(
+    rows: Sequence[dict[str, object]], columns: Sequence[tuple[str, str]]
+) -> str:
+    """An HTML table of ``rows`` (summary dicts), one column per ``(key, title)``."""
     head = "".join(f"<th>{_esc(title)}</th>" for _, title in columns)
     body = []
     for row in rows:
         cells = []
         for key, _ in columns:
             value = row[key]
-            if key in ("cliff_share", "probe_recall", "cache_hit_rate"):
+            if key in _SHARES and isinstance(value, float):
                 text = f"{value:.1%}"
-            elif key.startswith("cost"):
+            elif key.startswith("cost") and isinstance(value, float):
                 text = f"{value:.4f}"
             elif isinstance(value, int):
                 text = f"{value:,}"
@@ -293,7 +334,14 @@ def _section(result: SimulationResult) -> str:
                 text = str(value)
             cells.append(f"<td>{_esc(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    table = f"<table><tr>{head}</tr>{''.join(body)}</table>"
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _section(result: SimulationResult) -> str:
+    names = [p.name for p in result.policies]
+    rows = result.table()
+    table = _table(rows, _COMPARISON)
+    losses = _table(rows, _LOSSES)
     legend = _legend(names)
     window = _line_chart(
         [p.window_tokens for p in result.policies],
@@ -307,7 +355,13 @@ def _section(result: SimulationResult) -> str:
         "event",
         stems=True,
     )
-    recall = _bar_chart([p.probe_recall for p in result.policies], names, "recall")
+    recall = _bar_chart(
+        [p.probe_recall for p in result.policies],
+        names,
+        "probe recall",
+        behind=[p.recoverable_recall for p in result.policies],
+        behind_label="recoverable",
+    )
     cost = _line_chart(
         [list(accumulate(r.cost_cached for r in p.requests)) for p in result.policies],
         "cost, cached (USD)",
@@ -323,9 +377,19 @@ def _section(result: SimulationResult) -> str:
         f"${prices.cached_input_per_mtok:.2f} per 1M tokens "
         f"({_esc(prices.source) or 'custom'}).</p>"
         f"<h2>Comparison</h2>{table}"
+        f"<h2>What left the window, over the session</h2>"
+        f"<p>History lost counts everything that was in the window and left it: "
+        f"evicted, removed, cut by an interruption, masked behind a marker, or "
+        f"replaced by a summary or a cleared placeholder (net of the replacement). "
+        f"Gross: the tokens of every chunk that left or was replaced, counted whole. "
+        f"Capped: parts of updates the window's admission cap archived without "
+        f"admitting them (not history, so not counted as lost).</p>{losses}"
         f"<h2>Tokens in the window</h2>{legend}{window}"
-        f"<h2>Evictions: history lost per step</h2>{legend}{lost}"
-        f"<h2>Probe recall</h2>{recall}"
+        f"<h2>History lost per step</h2>{legend}{lost}"
+        f"<h2>Probe recall</h2>"
+        f"<p>Solid: the probe's needle was in the window. Pale: it was in the window "
+        f"or in archived content a marker in the window still names, so the model "
+        f"could read it back.</p>{recall}"
         f"<h2>Cumulative input cost</h2>{legend}{cost}</section>"
     )
 

@@ -168,7 +168,8 @@ class Change:
             for e in self.evicted
             if e.reason is not Reason.OVERSIZE and e.chunk.meta.marks is None
         )
-        return gone + self.replaced_tokens
+        cut = sum(t.before.tokens - t.after.tokens for t in self.truncated)
+        return gone + cut + self.replaced_tokens
 
     @property
     def masked_tokens(self) -> int:
@@ -177,14 +178,17 @@ class Change:
 
     @property
     def replaced_tokens(self) -> int:
-        """Tokens a summary or a placeholder took away: replaced minus replacement."""
+        """Tokens a summary or a placeholder took away: replaced minus replacement.
+
+        Markers among the replaced chunks are bookkeeping, not history, and do not
+        count.
+        """
         return sum(
-            max(0, sum(c.tokens for c in r.old) - r.new.tokens) for r in self.replaced
+            max(0, sum(c.tokens for c in r.old if c.meta.marks is None) - r.new.tokens)
+            for r in self.replaced
         )
 
     @property
     def capped_tokens(self) -> int:
         """Tokens of the update that went to the archive without being admitted."""
-        return sum(
-            e.chunk.tokens for e in self.evicted if e.reason is Reason.OVERSIZE
-        )
+        return sum(e.chunk.tokens for e in self.evicted if e.reason is Reason.OVERSIZE)

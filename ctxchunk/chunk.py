@@ -23,6 +23,7 @@ import attrs
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from ctxchunk._checks import lone_surrogate
 from ctxchunk.exceptions import ChunkError, InvalidTypeError
 from ctxchunk.roles import Kind, Role
 from ctxchunk.split import split_text
@@ -113,11 +114,22 @@ def make_chunk_id(source: str, part: int, text: str) -> str:
 def _check_optional_str(
     instance: object, attribute: attrs.Attribute[Any], value: Any
 ) -> None:
-    if value is not None and not isinstance(value, str):
+    if value is None:
+        return
+    if not isinstance(value, str):
         raise InvalidTypeError(
             f"{attribute.name} must be a str or None, got {type(value).__name__}: "
             f"{value!r:.80}"
         )
+    _check_writable(attribute.name, value)
+
+
+def _check_writable(name: str, value: str) -> None:
+    # Metadata is never tokenized, so nothing else would catch a lone surrogate
+    # before the chunk (or a window holding it) fails to be written as JSON.
+    problem = lone_surrogate(value)
+    if problem is not None:
+        raise ChunkError(f"{name}={value!r:.80} {problem}")
 
 
 def _check_optional_ms(
@@ -140,6 +152,11 @@ def _to_headings(value: Iterable[str]) -> tuple[str, ...]:
             f"headings must be a sequence of str (the heading path), got a single "
             f"{type(value).__name__}: {value!r:.80}; wrap it as ({value!r:.40},)"
         )
+    if isinstance(value, Mapping):
+        raise InvalidTypeError(
+            f"headings must be a sequence of str (the heading path, outermost "
+            f"first), got {type(value).__name__}: {value!r:.80}"
+        )
     try:
         headings = tuple(value)
     except TypeError:
@@ -147,12 +164,13 @@ def _to_headings(value: Iterable[str]) -> tuple[str, ...]:
             f"headings must be a sequence of str, got {type(value).__name__}: "
             f"{value!r:.80}"
         ) from None
-    for heading in headings:
+    for index, heading in enumerate(headings):
         if not isinstance(heading, str):
             raise InvalidTypeError(
                 f"headings must hold only str, got {type(heading).__name__}: "
                 f"{heading!r:.80}"
             )
+        _check_writable(f"headings[{index}]", heading)
     return headings
 
 
@@ -162,7 +180,9 @@ class ChunkMeta:
 
     Every field is optional. Invariants: ``headings`` is a tuple of str (the heading
     path, outermost first; a list is accepted and stored as a tuple); ``start_ms`` and
-    ``end_ms`` are None or non-negative, and ``start_ms <= end_ms`` when both are set.
+    ``end_ms`` are None or non-negative, and ``start_ms <= end_ms`` when both are set;
+    no string (headings included) holds a lone surrogate, so the metadata can always
+    be written as UTF-8 JSON.
 
     Attributes:
         url: The address of the page a document chunk came from.
@@ -229,6 +249,13 @@ def _check_str(instance: object, attribute: attrs.Attribute[Any], value: Any) ->
         )
 
 
+def _check_meta_str(
+    instance: object, attribute: attrs.Attribute[Any], value: Any
+) -> None:
+    _check_str(instance, attribute, value)
+    _check_writable(attribute.name, value)
+
+
 def _check_int(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidTypeError(
@@ -258,6 +285,10 @@ class Chunk:
       the chunk (the chunk cannot check this; :meth:`create` guarantees it).
     - ``source`` is not empty, ``parts >= 1`` and ``0 <= part < parts``: the chunk is
       part ``part`` of the ``parts`` chunks cut from ``source``.
+    - ``source`` holds no lone surrogate, nor does any string of ``meta``: they are
+      never tokenized, and must be writable as UTF-8 JSON. (``text`` is checked
+      where it is counted: the tokenizer raises
+      :class:`~ctxchunk.exceptions.EncodingError` with the offset.)
     - ``role`` is one of :data:`ROLES_BY_KIND` ``[kind]``: documents, tool calls and
       tool results are role ``tool``; instructions are ``system``; turns are ``user``
       or ``assistant``; a summary is never ``user``.
@@ -282,7 +313,7 @@ class Chunk:
     role: Role = attrs.field(converter=_to_role)
     text: str = attrs.field(validator=_check_str)
     tokens: int = attrs.field(validator=_check_int)
-    source: str = attrs.field(validator=_check_str)
+    source: str = attrs.field(validator=_check_meta_str)
     part: int = attrs.field(validator=_check_int)
     parts: int = attrs.field(validator=_check_int)
     kind: Kind = attrs.field(converter=_to_kind)

@@ -110,19 +110,40 @@ def _cmd_count(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-DEFAULT_POLICIES = ("baseline", "drop-oldest", "retention:0.8", "role-priority")
-"""What ``ctxchunk simulate`` compares when no ``--policy`` is given."""
+DEFAULT_POLICIES = (
+    "baseline",
+    "recommended",
+    "drop-oldest",
+    "retention:0.8",
+    "role-priority",
+)
+"""What ``ctxchunk simulate`` compares when no ``--policy`` is given: the baseline
+(the failure to compare against), then the default policy, then the classic ones."""
 
 _POLICY_HELP = """\
 policies (NAME[:ARGS], join several with + to chain them):
   baseline                      updates pushed whole; on overflow all older history
                                 is dropped (the failure ctxchunk exists to fix)
+  recommended                   the default policy (policies.Recommended): the one
+                                to use when you have no reason to pick another
   drop-oldest                   evict the oldest chunk first
   retention[:RATIO]             cut history to RATIO of the budget at once (0.8)
   role-priority[:ROLE,...]      evict tool context first, then assistant, then user
   middle-out[:KEEP_FIRST]       keep the first turns and the latest; evict between
   clear-tool-results[:KEEP]     replace older tool results by a placeholder (3)
   summarize                     replace evicted runs by an extractive summary
+
+columns of the comparison (docs/simulation.md defines each):
+  cliff      the most history lost in one step, in tokens: evicted, removed, cut by
+             an interruption, masked behind a marker, or replaced by a summary or a
+             cleared placeholder (net of the replacement) all count as lost
+  cliff%     that loss as a share of the history in the window just before the step
+  recall     probes whose needle was in the window's text
+  recov      probes whose needle was in the window, or archived under a source a
+             marker in the window still names (the model can read it back)
+  evictions  steps where anything left the window; rt events: Realtime client events
+             a live session would have been sent; cache: cached share of request
+             tokens; cost $ / cached $: input cost without / with cached pricing
 """
 
 
@@ -142,6 +163,8 @@ def parse_policy(spec: str) -> object:
         try:
             if name == "baseline" and not arg and len(parts) == 1:
                 built.append(WholeUpdateBaseline())
+            elif name == "recommended" and not arg:
+                built.append(policies.Recommended())
             elif name == "drop-oldest" and not arg:
                 built.append(policies.DropOldest())
             elif name in ("retention", "retention-ratio"):
@@ -198,16 +221,18 @@ class _Progress:
 def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
     from concurrent.futures import ProcessPoolExecutor
 
-    from ctxchunk.simulate import SimulationResult
+    from ctxchunk.simulate import SimulationResult, default_chunk_tokens
 
     specs = args.policy or list(DEFAULT_POLICIES)
     named = {spec: parse_policy(spec) for spec in specs}
+    chunk_tokens = args.chunk_tokens or default_chunk_tokens(args.budget)
+    _check_sizes(args.budget, chunk_tokens)
     for path in args.sessions:
         if not Path(path).is_file():
             raise _InputError(f"{path}: no such file")
     options: dict[str, object] = {
         "budget": args.budget,
-        "chunk_tokens": args.chunk_tokens or min(DEFAULT_MAX_TOKENS, args.budget),
+        "chunk_tokens": chunk_tokens,
         "model": args.model,
     }
     jobs = [(path, named, options) for path in args.sessions]
@@ -238,6 +263,31 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _check_sizes(budget: int, chunk_tokens: int) -> None:
+    """Reject a budget and chunk size no window accepts, as a command-line error.
+
+    Raises:
+        argparse.ArgumentTypeError: ``chunk_tokens`` is not below ``budget``, or the
+            window rejects the pair (its message says what would work).
+    """
+    from ctxchunk.exceptions import BudgetError
+    from ctxchunk.simulate import default_chunk_tokens
+    from ctxchunk.window import ContextWindow
+
+    if chunk_tokens >= budget:
+        raise argparse.ArgumentTypeError(
+            f"--chunk-tokens {chunk_tokens} must be below --budget {budget}: a chunk "
+            f"that fills the window could never be admitted beside anything; leave "
+            f"--chunk-tokens out for {default_chunk_tokens(budget)}"
+        )
+    try:
+        ContextWindow(budget, chunk_tokens=chunk_tokens)
+    except BudgetError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--budget {budget} with --chunk-tokens {chunk_tokens}: {exc}"
+        ) from None
+
+
 def _print_comparison(result: object, out: TextIO) -> None:
     from ctxchunk.simulate import SimulationResult
 
@@ -248,22 +298,28 @@ def _print_comparison(result: object, out: TextIO) -> None:
         f"{result.model}\n"
     )
     header = (
-        f"{'policy':<34} {'cliff':>7} {'cliff%':>7} {'recall':>7} {'evictions':>9} "
-        f"{'rt events':>9} {'cache':>6} {'cost $':>8} {'cached $':>8}\n"
+        f"{'policy':<34} {'cliff':>7} {'cliff%':>7} {'recall':>7} {'recov':>7} "
+        f"{'evictions':>9} {'rt events':>9} {'cache':>6} {'cost $':>8} "
+        f"{'cached $':>8}\n"
     )
     out.write(header)
     out.write("-" * (len(header) - 1) + "\n")
     for row in result.table():
         recall = f"{row['probes_found']}/{row['probes']}"
+        recoverable = f"{row['probes_recoverable']}/{row['probes']}"
         out.write(
             f"{row['policy'][:34]:<34} {row['cliff_tokens']:>7,} "
-            f"{row['cliff_share']:>7.0%} {recall:>7} {row['eviction_events']:>9} "
-            f"{row['realtime_events']:>9} {row['cache_hit_rate']:>6.0%} "
-            f"{row['cost_usd']:>8.4f} {row['cost_cached_usd']:>8.4f}\n"
+            f"{row['cliff_share']:>7.0%} {recall:>7} {recoverable:>7} "
+            f"{row['eviction_events']:>9} {row['realtime_events']:>9} "
+            f"{row['cache_hit_rate']:>6.0%} {row['cost_usd']:>8.4f} "
+            f"{row['cost_cached_usd']:>8.4f}\n"
         )
     out.write(
-        "cliff: most history lost in one step; recall: probes whose fact was still "
-        "in the window; rt events: Realtime client events a live session would get\n"
+        "cliff: most history lost in one step (evicted, masked, replaced and "
+        "cleared all count)\n"
+        "recall: probes whose fact was in the window; recov: in the window or "
+        "readable back through a marker\n"
+        "rt events: Realtime client events a live session would get\n"
     )
 
 
@@ -357,8 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="N",
-        help=f"largest chunk an update is cut into (default {DEFAULT_MAX_TOKENS}, "
-        "or the budget if smaller)",
+        help=f"largest chunk an update is cut into, below --budget (default "
+        f"{DEFAULT_MAX_TOKENS}, or a quarter of the budget if smaller, so a chunk "
+        "always fits beside the history it slides past)",
     )
     simulate.add_argument(
         "--policy",

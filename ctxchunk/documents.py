@@ -34,7 +34,7 @@ from typing import Literal
 import attrs
 
 from ctxchunk import _html
-from ctxchunk._checks import check_int
+from ctxchunk._checks import check_int, check_optional_meta_str
 from ctxchunk.chunk import Chunk, ChunkMeta
 from ctxchunk.exceptions import (
     DocumentError,
@@ -689,7 +689,5 @@ def _common_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _check_optional_str(name: str, value: object) -> None:
-    if value is not None and not isinstance(value, str):
-        raise InvalidTypeError(
-            f"{name} must be a str or None, got {type(value).__name__}: {value!r:.80}"
-        )
+    # The url and title become chunk metadata, which is never tokenized.
+    check_optional_meta_str(name, value)

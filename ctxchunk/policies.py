@@ -5,17 +5,25 @@ to make room: :meth:`Policy.make_room` gets a read-only :class:`WindowView` and 
 number of tokens the chunk needs, and yields actions, which the window applies one by
 one as they are yielded (so the view is always current):
 
-- :class:`Evict` a unit (a chunk, or a tool call group with its results) to the
-  archive;
+- :class:`Evict` a unit to the archive;
+- :class:`Mask` a unit: its content goes to the archive and a short *marker* (a stub)
+  stays in its place, naming what was archived and how to read it back;
 - :class:`Replace` a run of consecutive units by one new chunk (a summary);
-- :class:`Edit` some chunks of one unit into one new chunk (a cleared tool result).
+- :class:`Edit` some chunks of one unit into one new chunk.
 
-A policy only ever sees units it may touch through :meth:`WindowView.candidates`:
-pinned chunks, the protected recent turns and the unit the new chunk joins are never
-offered, and the window rejects an action on them with
-:class:`~ctxchunk.exceptions.PolicyError`. If the chunk still does not fit once the
-policy is done, the window evicts the oldest candidates itself, and if even that is
-not enough the chunk goes to the archive as ``oversize``.
+A unit is one chunk, a tool group (the calls of one assistant message and their
+results), or one *part* of a tool result cut into several chunks: the window offers
+such a result part by part, so it leaves chunk by chunk (the call stays while any part
+or a marker remains, and leaves with the last). A policy only ever sees units it may
+touch through :meth:`WindowView.candidates`: pinned chunks, the protected recent
+turns and the update being admitted are never offered, and the window rejects an
+action on them with :class:`~ctxchunk.exceptions.PolicyError`.
+
+The window also caps what one update may take (``max_update_tokens``): once the
+update has displaced that much history, the window stops applying the policy's
+actions, and what of the update does not fit goes to the archive, named by a marker.
+If the chunk still does not fit once the policy is done, the window evicts the oldest
+candidates itself, within the same cap.
 
 To write a policy, implement ``make_room`` (and ``to_dict`` if the window's JSON
 state should name it)::
@@ -60,6 +68,7 @@ __all__ = [
     "DropOldest",
     "Edit",
     "Evict",
+    "Mask",
     "MiddleOut",
     "Policy",
     "Recommended",
@@ -97,6 +106,15 @@ class UnitView(Protocol):
     @property
     def kind(self) -> Kind:
         """The kind of the unit's first chunk."""
+        ...
+
+    @property
+    def whole(self) -> bool:
+        """Whether the unit is whole: False for one part of a tool result.
+
+        A part can be evicted or masked, but not replaced or edited (its group
+        stays).
+        """
         ...
 
 
@@ -163,12 +181,54 @@ class WindowView(Protocol):
         """Return what ``chunks`` would cost rendered as one unit."""
         ...
 
+    def mask_gain(self, unit: UnitView, *, exclude_tools: Collection[str] = ()) -> int:
+        """Return the tokens :class:`Mask` of ``unit`` would free (0 if none)."""
+        ...
+
+
+def _to_names(value: Iterable[str]) -> frozenset[str]:
+    if isinstance(value, str):
+        raise InvalidTypeError(
+            f"exclude_tools must be a collection of tool names, got {value!r:.40}; "
+            f"write exclude_tools=({value!r:.40},)"
+        )
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise InvalidTypeError(
+            f"exclude_tools must be a collection of tool names, got "
+            f"{type(value).__name__}: {value!r:.40}"
+        )
+    items = list(value)
+    for name in items:
+        if not isinstance(name, str):
+            raise InvalidTypeError(f"exclude_tools must hold str, got {name!r:.80}")
+    return frozenset(items)
+
 
 @attrs.frozen
 class Evict:
-    """Move ``unit`` to the archive."""
+    """Move ``unit`` to the archive.
+
+    A tool group is evicted part by part (each result part, and each call with its
+    last part), so the window's cap on what one update may take holds.
+    """
 
     unit: UnitView
+
+
+@attrs.frozen
+class Mask:
+    """Move ``unit``'s content to the archive and leave a marker in its place.
+
+    The marker names the tool or document, how many tokens were archived and the
+    ``read_document`` arguments that read them back; a tool call stays, answered by
+    the marker. Consecutive masked parts of one document share one marker. When the
+    marker would not be smaller than the content, nothing changes, and the unit is
+    no longer offered by ``tool_groups(unedited=True)``. Markers are themselves
+    evictable.
+    """
+
+    unit: UnitView
+    exclude_tools: frozenset[str] = attrs.field(default=(), converter=_to_names)
 
 
 @attrs.frozen
@@ -188,22 +248,30 @@ class Edit:
     new: Chunk
 
 
-Action = Evict | Replace | Edit
+Action = Evict | Mask | Replace | Edit
 
 
 class Policy(Protocol):
-    """What a window asks of a truncation policy."""
+    """What a window asks of a truncation policy: only :meth:`make_room`.
+
+    A policy may also define ``to_dict() -> dict`` so that a window's JSON state
+    can name it (every shipped policy does); without it, pass the policy back to
+    the window's ``from_json``.
+
+    >>> class KeepEverything:
+    ...     def make_room(self, view: WindowView, needed: int) -> Iterable[Action]:
+    ...         return ()
+    >>> policy: Policy = KeepEverything()
+    """
 
     def make_room(self, view: WindowView, needed: int) -> Iterable[Action]:
         """Yield the actions that free room for a chunk costing ``needed`` tokens.
 
         Called before every admission, also when the chunk already fits (a policy
-        may act early, for example on a trigger). Actions are applied as yielded.
+        may act early, for example on a trigger). Actions are applied as yielded;
+        the window stops asking for more once the chunk fits or the update has
+        taken all it may.
         """
-        ...
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the policy's configuration as JSON-ready data."""
         ...
 
 
@@ -277,6 +345,11 @@ def _to_roles(value: Iterable[Role | str]) -> tuple[Role, ...]:
             f"order must be a sequence of roles, got a single str {value!r:.40}; "
             f"write order=({value!r:.40},)"
         )
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise InvalidTypeError(
+            f"order must be a sequence of roles, got {type(value).__name__}: "
+            f"{value!r:.40}; write e.g. order=('tool', 'assistant', 'user')"
+        )
     roles = tuple(Role.parse(r) for r in value)
     if len(set(roles)) != len(roles):
         raise InvalidArgumentError(f"order={value!r} names a role twice")
@@ -345,17 +418,14 @@ class MiddleOut:
         return {"name": "MiddleOut", "keep_first": self.keep_first}
 
 
-def _to_names(value: Iterable[str]) -> frozenset[str]:
-    if isinstance(value, str):
+def _check_bool(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if not isinstance(value, bool):
         raise InvalidTypeError(
-            f"exclude_tools must be a collection of tool names, got {value!r:.40}; "
-            f"write exclude_tools=({value!r:.40},)"
+            f"{attribute.name} must be True or False, got {type(value).__name__}: "
+            f"{value!r:.80}"
         )
-    names = frozenset(value)
-    for name in names:
-        if not isinstance(name, str):
-            raise InvalidTypeError(f"exclude_tools must hold str, got {name!r:.80}")
-    return names
 
 
 def _optional_nonneg(
@@ -367,25 +437,27 @@ def _optional_nonneg(
 
 @attrs.frozen
 class ClearToolResults:
-    """Replace older tool results with a short placeholder that keeps the call.
+    """Mask older tool results: a marker replaces each, and the call stays.
 
     Mirrors Anthropic's ``clear_tool_uses`` context edit: it acts once the window
     would pass ``trigger`` tokens (or, with ``trigger=None``, when the new chunk does
     not fit), keeps the newest ``keep`` tool call groups whole, never clears results
     of the tools named in ``exclude_tools``, clears at least ``clear_at_least`` tokens
     per activation or nothing (so a prompt-cache break pays for itself), and with
-    ``clear_inputs`` also replaces the call's arguments with ``{}``. The cleared text
-    goes to the archive as ``replaced``. It evicts nothing itself: the window's
-    backstop (or the next policy of a :class:`Chain`) evicts if clearing is not
-    enough.
+    ``clear_inputs`` also replaces the call's arguments with ``{}``. Unlike a bare
+    placeholder, the marker names how many tokens were archived and the
+    ``read_document`` arguments that read them back; the results go to the archive
+    as ``masked``. It evicts nothing itself: the window's backstop (or the next
+    policy of a :class:`Chain`) evicts if clearing is not enough. Each group is
+    looked at once: a result too short to gain from a marker is left as it is and
+    not visited again.
     """
 
     keep: int = attrs.field(default=3, validator=_nonneg)
     trigger: int | None = attrs.field(default=None, validator=_optional_nonneg)
     clear_at_least: int = attrs.field(default=0, validator=_nonneg)
     exclude_tools: frozenset[str] = attrs.field(default=(), converter=_to_names)
-    clear_inputs: bool = False
-    placeholder: str = "[tool result cleared to save context]"
+    clear_inputs: bool = attrs.field(default=False, validator=_check_bool)
 
     def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
         """Clear the oldest tool results when triggered (see the class docs)."""
@@ -395,7 +467,7 @@ class ClearToolResults:
             return
         goal = max(short, self.clear_at_least, 1)
         kept = {id(u) for u in view.newest_tool_groups(self.keep)}
-        plan: list[Edit] = []
+        plan: list[UnitView] = []
         saved = 0
         groups = view.tool_groups(unedited=True, exclude_tools=self.exclude_tools)
         for unit in groups:
@@ -403,45 +475,30 @@ class ClearToolResults:
                 break
             if not view.evictable(unit):
                 continue
-            edits, after = self._edits(unit, view)
-            gain = unit.tokens - view.cost_of(after) if edits else 0
-            # A result shorter than the placeholder is left alone: clearing it
-            # would make the window bigger.
+            gain = view.mask_gain(unit, exclude_tools=self.exclude_tools)
             if gain > 0:
-                plan.extend(edits)
+                plan.append(unit)
                 saved += gain
+            else:
+                # Changes nothing but retires the group from the unedited ones.
+                yield Mask(unit, exclude_tools=self.exclude_tools)
         if saved < self.clear_at_least or saved <= 0:
             return
-        yield from plan
+        for unit in plan:
+            yield Mask(unit, exclude_tools=self.exclude_tools)
+            if self.clear_inputs:
+                yield from self._clear_inputs(unit, view)
 
-    def _edits(
-        self, unit: UnitView, view: WindowView
-    ) -> tuple[list[Edit], list[Chunk]]:
-        chunks = list(unit.chunks)
-        edits: list[Edit] = []
-        by_call: dict[str, list[Chunk]] = {}
+    def _clear_inputs(self, unit: UnitView, view: WindowView) -> Iterator[Action]:
         calls: dict[str, list[Chunk]] = {}
-        for chunk in chunks:
-            key = chunk.meta.call_id or ""
-            if chunk.kind is Kind.TOOL_RESULT:
-                by_call.setdefault(key, []).append(chunk)
-            else:
-                calls.setdefault(key, []).append(chunk)
-        for key, old in by_call.items():
-            name = old[0].meta.tool_name
-            if name in self.exclude_tools or (
-                len(old) == 1 and old[0].text == self.placeholder
-            ):
+        for chunk in unit.chunks:
+            if chunk.kind is Kind.TOOL_CALL:
+                calls.setdefault(chunk.source, []).append(chunk)
+        for call in calls.values():
+            if call[0].meta.tool_name in self.exclude_tools:
                 continue
-            new = _replacement(old, self.placeholder, view.tokenizer)
-            edits.append(Edit(unit, tuple(old), new))
-            chunks = _swap(chunks, old, new)
-            call = calls.get(key)
-            if self.clear_inputs and call and "".join(c.text for c in call) != "{}":
-                new_call = _replacement(call, "{}", view.tokenizer)
-                edits.append(Edit(unit, tuple(call), new_call))
-                chunks = _swap(chunks, call, new_call)
-        return edits, chunks
+            if "".join(c.text for c in call) != "{}":
+                yield Edit(unit, tuple(call), _replacement(call, "{}", view.tokenizer))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration."""
@@ -452,7 +509,6 @@ class ClearToolResults:
             "clear_at_least": self.clear_at_least,
             "exclude_tools": sorted(self.exclude_tools),
             "clear_inputs": self.clear_inputs,
-            "placeholder": self.placeholder,
         }
 
 
@@ -468,18 +524,6 @@ def _replacement(old: Sequence[Chunk], text: str, tokenizer: Tokenizer) -> Chunk
         meta=first.meta,
         tokens=tokenizer.count(text),
     )
-
-
-def _swap(chunks: list[Chunk], old: Sequence[Chunk], new: Chunk) -> list[Chunk]:
-    gone = {id(c) for c in old}
-    out: list[Chunk] = []
-    for chunk in chunks:
-        if id(chunk) in gone:
-            if chunk is old[0]:
-                out.append(new)
-        else:
-            out.append(chunk)
-    return out
 
 
 _SUMMARY_FRAMING = 32
@@ -528,6 +572,16 @@ def extractive_summary(chunks: Sequence[Chunk]) -> str:
     return f"Summary of {len(chunks)} earlier item{plural}:\n" + "\n".join(lines)
 
 
+def _check_summarizer(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if value is not None and not callable(value):
+        raise InvalidTypeError(
+            f"summarizer must be a callable from chunks to text, or None, got "
+            f"{type(value).__name__}: {value!r:.80}"
+        )
+
+
 def _summary_role(value: Role | str) -> Role:
     role = Role.parse(value)
     if role is Role.USER:
@@ -553,7 +607,9 @@ class Summarize:
     nothing.
     """
 
-    summarizer: Summarizer | None = None
+    summarizer: Summarizer | None = attrs.field(
+        default=None, validator=_check_summarizer
+    )
     max_summary_tokens: int = attrs.field(default=256, validator=_positive)
     role: Role = attrs.field(default=Role.TOOL, converter=_summary_role)
 
@@ -563,12 +619,18 @@ class Summarize:
             first = next(view.candidates(), None)
             if first is None:
                 return
+            if not first.whole:
+                # A part of a tool result leaves alone: its call and group stay.
+                yield Evict(first)
+                continue
             limit = min(self.max_summary_tokens, view.chunk_tokens)
             goal = needed - view.free + limit + _SUMMARY_FRAMING
             run = [first]
             freed = first.tokens
             nxt = view.following(first)
-            while freed < goal and nxt is not None and view.evictable(nxt):
+            while (
+                freed < goal and nxt is not None and nxt.whole and view.evictable(nxt)
+            ):
                 run.append(nxt)
                 freed += nxt.tokens
                 nxt = view.following(nxt)
@@ -645,7 +707,7 @@ class Chain:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration of every policy in the chain."""
-        return {"name": "Chain", "policies": [p.to_dict() for p in self.policies]}
+        return {"name": "Chain", "policies": [_describe(p) for p in self.policies]}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Chain) and self.policies == other.policies
@@ -657,22 +719,82 @@ class Chain:
         return f"Chain({', '.join(repr(p) for p in self.policies)})"
 
 
+def _check_retain(instance: object, attribute: object, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidTypeError(
+            f"retain must be a float, got {type(value).__name__}: {value!r:.80}"
+        )
+    if not 0.0 < value <= 1.0:
+        raise InvalidArgumentError(
+            f"retain={value} must be in (0, 1]; 0.8 cuts the window to 80% when full"
+        )
+
+
 @attrs.frozen
 class Recommended:
-    """The default policy: the one to use when you have no reason to pick another.
+    """The default policy: mask tool context first, cut rarely and deep, keep the user.
 
-    (Being redesigned: today it clears old tool results, then evicts by role.)
+    When a chunk does not fit, it frees room down to ``retain`` of the capacity
+    in one cut (so the following updates fit without touching the history, and a
+    provider's prompt cache keeps hitting between cuts, as ``RetentionRatio``
+    does), taking in this order, each oldest first:
+
+    1. tool context (document parts, tool results part by part), *masked*: a
+       marker names what was archived and how to read it back, so the model can
+       still reach it; the newest ``keep_tools`` tool call groups are spared;
+    2. assistant turns;
+    3. tool context that is left, markers included;
+    4. user turns, then anything else.
+
+    The window's update cap (``max_update_tokens``) bounds each cut, so one step
+    never loses more than about a fifth of the window. See the trade-off table in
+    the policy guide.
     """
 
+    retain: float = attrs.field(default=0.8, validator=_check_retain)
+    keep_tools: int = attrs.field(default=1, validator=_nonneg)
+
     def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
-        """Make room for a chunk costing ``needed`` tokens."""
-        yield from ClearToolResults().make_room(view, needed)
-        if view.free < needed:
-            yield from RolePriority().make_room(view, needed)
+        """Make room for a chunk costing ``needed`` tokens (see the class docs)."""
+        if view.free >= needed:
+            return
+        goal = needed + int(view.capacity * (1.0 - self.retain))
+        spared = {
+            c.meta.call_id
+            for unit in view.newest_tool_groups(self.keep_tools)
+            for c in unit.chunks
+            if c.meta.call_id
+        }
+        for unit in view.candidates(Role.TOOL):
+            if view.free >= goal:
+                return
+            first = unit.chunks[0]
+            if first.meta.marks is not None or first.meta.call_id in spared:
+                continue
+            if first.kind in (Kind.DOCUMENT, Kind.TOOL_RESULT, Kind.TOOL_CALL):
+                yield Mask(unit)
+        for role in (Role.ASSISTANT, Role.TOOL, Role.USER, None):
+            for unit in view.candidates(role):
+                if view.free >= goal:
+                    return
+                yield Evict(unit)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return ``{"name": "Recommended"}``."""
-        return {"name": "Recommended"}
+        """Return the configuration."""
+        return {
+            "name": "Recommended",
+            "retain": self.retain,
+            "keep_tools": self.keep_tools,
+        }
+
+
+def _describe(policy: Policy) -> dict[str, Any]:
+    to_dict = getattr(policy, "to_dict", None)
+    if callable(to_dict):
+        described: dict[str, Any] = to_dict()
+        return described
+    # Named but not rebuildable: from_json then asks for the policy itself.
+    return {"name": "custom", "type": type(policy).__name__}
 
 
 def policy_from_dict(data: Mapping[str, Any]) -> Policy:

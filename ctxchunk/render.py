@@ -26,6 +26,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from ctxchunk._checks import check_bool
 from ctxchunk._openai_chat import (
     DOCUMENT_TOOL,
     SUMMARY_TOOL,
@@ -244,10 +245,15 @@ def _tool_input(arguments: str) -> dict[str, Any]:
     if not arguments.strip():
         return {}
     try:
-        value = json.loads(arguments)
+        # NaN and Infinity are not JSON: parsed, they would be sent as NaN.
+        value = json.loads(arguments, parse_constant=_reject_constant)
     except ValueError:
         return {"arguments": arguments}
     return value if isinstance(value, dict) else {"arguments": arguments}
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 # -- Realtime API -----------------------------------------------------------------
@@ -304,7 +310,8 @@ def to_realtime_events(
         The events, plain dicts ready for ``json.dumps``.
 
     Raises:
-        InvalidTypeError: ``change`` is not a Change, or ``instructions`` is not str.
+        InvalidTypeError: ``change`` is not a Change, ``instructions`` is not str,
+            or ``event_ids`` is not a bool.
         InvalidArgumentError: the instructions changed but ``instructions`` is None,
             or a truncated chunk is not an assistant turn.
 
@@ -323,6 +330,7 @@ def to_realtime_events(
             f"instructions must be a str or None, got {type(instructions).__name__}: "
             f"{instructions!r:.80}"
         )
+    check_bool("event_ids", event_ids)
     events: list[dict[str, Any]] = []
     if change.instructions_changed:
         if instructions is None:
@@ -345,7 +353,9 @@ def to_realtime_events(
 
 
 def _event_id(index: int, event: dict[str, Any]) -> str:
-    data = json.dumps([index, event], sort_keys=True, ensure_ascii=True)
+    data = json.dumps(
+        [index, event], sort_keys=True, ensure_ascii=True, allow_nan=False
+    )
     digest = hashlib.blake2b(data.encode(), digest_size=12, person=b"ctxchunk.ev")
     return "evt_" + digest.hexdigest()
 

@@ -41,9 +41,11 @@ from typing import Annotated, Any, Literal, Union
 
 import attrs
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic_core import PydanticCustomError
 
-from ctxchunk.exceptions import InvalidTypeError, SessionLogError
+from ctxchunk._checks import WritableStr, check_meta_str, dump_json, lone_surrogate
+from ctxchunk.exceptions import CtxChunkError, InvalidTypeError, SessionLogError
 
 __all__ = [
     "DocumentEvent",
@@ -62,8 +64,12 @@ __all__ = [
     "session_from_realtime_events",
 ]
 
+
 _Millis = Annotated[StrictInt, Field(ge=0)]
-_NonEmpty = Annotated[StrictStr, Field(min_length=1)]
+# Every string of a session is written back by dump_session and into a window's
+# JSON state: a lone surrogate would only fail there, far from its line.
+_Str = WritableStr
+_NonEmpty = Annotated[WritableStr, Field(min_length=1)]
 
 _MAX_REPORTED_ERRORS = 5
 """How many bad lines a :class:`SessionLogError` message lists before summarising."""
@@ -83,7 +89,7 @@ class WordTiming(_Model):
     Invariant: ``0 <= start_ms <= end_ms``.
     """
 
-    word: StrictStr
+    word: _Str
     start_ms: _Millis
     end_ms: _Millis
 
@@ -106,7 +112,7 @@ class InstructionsEvent(_Event):
     """The system instructions, in force from this event on (until the next ones)."""
 
     type: Literal["instructions"] = "instructions"
-    text: StrictStr
+    text: _Str
 
 
 class TurnEvent(_Event):
@@ -114,8 +120,8 @@ class TurnEvent(_Event):
 
     type: Literal["turn"] = "turn"
     role: Literal["user", "assistant"]
-    text: StrictStr
-    speaker: StrictStr | None = None
+    text: _Str
+    speaker: _Str | None = None
     words: tuple[WordTiming, ...] | None = None
 
 
@@ -123,9 +129,9 @@ class DocumentEvent(_Event):
     """A page or file the agent read (browsing, retrieval): tool context."""
 
     type: Literal["document"] = "document"
-    url: StrictStr
-    title: StrictStr | None = None
-    content: StrictStr
+    url: _Str
+    title: _Str | None = None
+    content: _Str
     format: Literal["html", "markdown", "text"] = "text"
 
 
@@ -134,16 +140,35 @@ class ToolCallEvent(_Event):
 
     type: Literal["tool_call"] = "tool_call"
     name: _NonEmpty
-    arguments: StrictStr | dict[str, Any]
-    result: StrictStr
+    arguments: _Str | dict[str, Any]
+    result: _Str
     call_id: _NonEmpty | None = None
+
+    @pydantic.field_validator("arguments", mode="after")
+    @classmethod
+    def _json_arguments(cls, value: str | dict[str, Any]) -> str | dict[str, Any]:
+        # An object is sent on as JSON text: it must be standard JSON (no NaN) and
+        # writable as UTF-8 (no lone surrogate).
+        if isinstance(value, dict):
+            try:
+                problem = lone_surrogate(_arguments_text(value))
+            except CtxChunkError as exc:
+                problem = str(exc)
+            if problem is not None:
+                raise PydanticCustomError("json", "{problem}", {"problem": problem})
+        return value
 
     @property
     def arguments_json(self) -> str:
         """The arguments as the JSON string the wire formats carry."""
         if isinstance(self.arguments, str):
             return self.arguments
-        return json.dumps(self.arguments, ensure_ascii=False, sort_keys=True)
+        return _arguments_text(self.arguments)
+
+
+def _arguments_text(arguments: dict[str, Any]) -> str:
+    # The spacing json.dumps uses by default, which logged ids are derived from.
+    return dump_json("arguments", arguments, sort_keys=True, separators=(", ", ": "))
 
 
 class InterruptEvent(_Event):
@@ -185,8 +210,37 @@ Event = Annotated[
 _EVENT: pydantic.TypeAdapter[Event] = pydantic.TypeAdapter(Event)
 
 
+_EVENT_TYPES = (
+    InstructionsEvent,
+    TurnEvent,
+    DocumentEvent,
+    ToolCallEvent,
+    InterruptEvent,
+    RequestEvent,
+    ProbeEvent,
+)
+
+
 def _to_events(events: Iterable[Event]) -> tuple[Event, ...]:
-    return tuple(events)
+    if isinstance(events, (str, bytes, Mapping)) or not isinstance(events, Iterable):
+        raise InvalidTypeError(
+            f"events must be a list of session events (such as TurnEvent), got "
+            f"{type(events).__name__}: {events!r:.80}; read JSON lines with "
+            f"load_session"
+        )
+    out = tuple(events)
+    for index, event in enumerate(out):
+        if not isinstance(event, _EVENT_TYPES):
+            raise InvalidTypeError(
+                f"events[{index}] must be a session event (such as TurnEvent), got "
+                f"{type(event).__name__}: {event!r:.80}; read JSON lines with "
+                f"load_session"
+            )
+    return out
+
+
+def _check_name(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    check_meta_str(attribute.name, value)
 
 
 @attrs.frozen(slots=True)
@@ -203,7 +257,7 @@ class Session:
     """
 
     events: tuple[Event, ...] = attrs.field(converter=_to_events)
-    name: str = "session"
+    name: str = attrs.field(default="session", validator=_check_name)
 
     def __attrs_post_init__(self) -> None:
         problems = _cross_check(self.events)
@@ -245,7 +299,7 @@ def _dump_event(event: Event) -> str:
     data = event.model_dump(mode="json", exclude_none=True)
     ordered = {"type": data.pop("type"), "t_ms": data.pop("t_ms")}
     ordered.update(data)
-    line = json.dumps(ordered, ensure_ascii=False)
+    line = dump_json("event", ordered, separators=(", ", ": "))
     # JSON leaves these unescaped, but str.splitlines breaks lines at them.
     return line.translate(_LINE_BREAK_ESCAPES)
 
@@ -327,7 +381,10 @@ def _describe(error: pydantic.ValidationError) -> str:
     parts = []
     for detail in error.errors(include_url=False)[:3]:
         where = ".".join(str(p) for p in detail["loc"]) or "line"
-        parts.append(f"{where}: {detail['msg']}")
+        value = detail.get("input")
+        # pydantic cannot measure a string holding a lone surrogate; say so plainly.
+        problem = lone_surrogate(value) if isinstance(value, str) else None
+        parts.append(f"{where}: {problem or detail['msg']}")
     return "; ".join(parts)
 
 
@@ -338,16 +395,22 @@ def _read_lines(
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        # ValueError: not UTF-8, or a path the OS cannot take (NUL, lone surrogate).
+        except (OSError, ValueError) as exc:
             raise SessionLogError(
-                f"cannot read the session log {str(path)!r}: {exc}; pass the path of "
-                f"a UTF-8 JSONL file, or its lines"
+                f"cannot read the session log {str(path)!r:.200}: {exc}; pass the "
+                f"path of a UTF-8 JSONL file, or its lines"
             ) from exc
         return str(path), _split_lines(text)
-    if isinstance(source, bytes):
+    if isinstance(source, (bytes, bytearray)):
         raise InvalidTypeError(
             "session log must be a path or an iterable of str lines, got bytes; "
             "decode it first"
+        )
+    if isinstance(source, Mapping) or not isinstance(source, Iterable):
+        raise InvalidTypeError(
+            f"session log must be a path or an iterable of str lines, got "
+            f"{type(source).__name__}: {source!r:.80}"
         )
     lines = list(source)
     for line in lines:
@@ -357,6 +420,12 @@ def _read_lines(
                 f"{line!r:.80}"
             )
     return "<lines>", [part for line in lines for part in _split_lines(line)]
+
+
+def _reject_constant(name: str) -> object:
+    # json.loads reads NaN and Infinity by default; no other JSON parser does, and
+    # dump_session could not write them back.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _split_lines(text: str) -> list[str]:
@@ -392,6 +461,8 @@ def load_session(
     >>> s.events[0].text
     'hi'
     """
+    if name is not None:
+        check_meta_str("name", name)
     label, lines = _read_lines(source)
     if name is None:
         name = Path(label).stem if label != "<lines>" else "session"
@@ -402,12 +473,15 @@ def load_session(
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = json.loads(line, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
             errors.append(
                 f"line {lineno}: not JSON ({exc.msg} at column {exc.colno}); write "
                 f"one JSON object per line"
             )
+            continue
+        except ValueError as exc:
+            errors.append(f"line {lineno}: not JSON ({exc}); write standard JSON")
             continue
         if not isinstance(data, dict):
             errors.append(
@@ -442,13 +516,34 @@ def dump_session(session: Session, path: str | os.PathLike[str] | None = None) -
     Fields at their defaults (``None``) are left out; ``type`` and ``t_ms`` come
     first on each line.
 
+    Raises:
+        InvalidTypeError: ``session`` is not a :class:`Session`, or ``path`` is not
+            a path.
+        SessionLogError: the file cannot be written.
+
     >>> s = Session([RequestEvent(t_ms=5)])
     >>> dump_session(s)
     '{"type": "request", "t_ms": 5}\n'
     """
+    if not isinstance(session, Session):
+        raise InvalidTypeError(
+            f"session must be a Session, got {type(session).__name__}: "
+            f"{session!r:.80}; read one with load_session"
+        )
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise InvalidTypeError(
+            f"path must be a str, an os.PathLike or None, got {type(path).__name__}: "
+            f"{path!r:.80}"
+        )
     text = session.to_jsonl()
     if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        # ValueError: a path the OS cannot take (a NUL byte, a lone surrogate).
+        except (OSError, ValueError) as exc:
+            raise SessionLogError(
+                f"cannot write the session log to path={str(path)!r:.200}: {exc}"
+            ) from exc
     return text
 
 
@@ -460,8 +555,11 @@ def _load_json(source: object, what: str) -> Any:
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SessionLogError(f"cannot read {what} {str(path)!r}: {exc}") from exc
+        # ValueError: not UTF-8, or a path the OS cannot take (NUL, lone surrogate).
+        except (OSError, ValueError) as exc:
+            raise SessionLogError(
+                f"cannot read {what} {str(path)!r:.200}: {exc}"
+            ) from exc
         stripped = text.lstrip()
         try:
             return json.loads(text)
@@ -572,8 +670,22 @@ def session_from_chat_messages(
             text = _content_text(message.get("content"))
             if text:
                 raw.append({"type": "turn", "role": "assistant", "text": text})
-            for call in message.get("tool_calls") or ():
-                function = call.get("function") or {}
+            tool_calls = message.get("tool_calls") or []
+            if not isinstance(tool_calls, list):
+                raise SessionLogError(
+                    f"message {index}: tool_calls must be a list, got "
+                    f"{type(tool_calls).__name__}"
+                )
+            for j, call in enumerate(tool_calls):
+                function = call.get("function") if isinstance(call, Mapping) else None
+                if not isinstance(call, Mapping) or not isinstance(
+                    function or {}, Mapping
+                ):
+                    raise SessionLogError(
+                        f"message {index}: tool_calls[{j}] must be an object with a "
+                        f"'function' object, got {call!r:.80}"
+                    )
+                function = function or {}
                 calls[str(call.get("id"))] = (
                     str(function.get("name") or "tool"),
                     str(function.get("arguments") or "{}"),

@@ -3,11 +3,16 @@
 :func:`simulate` feeds every event of a :class:`~ctxchunk.session.Session` to one
 :class:`~ctxchunk.window.ContextWindow` per policy and records, per policy:
 
-- per-step series: tokens in the window, tokens evicted, history lost, and tokens
-  kept per role, after every event;
+- per-step series: tokens in the window, tokens evicted, history lost (by
+  :attr:`ctxchunk.change.Change.lost_tokens`, so what a summary replaced, a cleared
+  result or a masked part counts as much as an eviction), and on their own what was
+  replaced, masked, capped and admitted, and tokens kept per role, after every event;
 - the **cliff**: the most history lost in one step, in tokens and as a share of the
-  history (everything unpinned) the window held just before that step;
-- **probe recall**: how many ``probe`` needles were still in the window's text;
+  history (everything unpinned, markers left out) the window held just before that
+  step;
+- **probe recall**: how many ``probe`` needles were still in the window's text, and
+  **recoverable recall**: how many were in the window or in archived content that a
+  marker in the window still names (so the model can read it back);
 - **prompt-cache reuse**: at each ``request``, the longest token prefix the rendered
   request shares with the previous one, and the input cost with and without
   cached-input pricing (:class:`Prices`);
@@ -31,8 +36,9 @@ from typing import Any
 
 import attrs
 
+from ctxchunk._checks import check_int
 from ctxchunk._openai_chat import unit_messages
-from ctxchunk.change import Change, Reason
+from ctxchunk.change import Change, Eviction
 from ctxchunk.chunk import Chunk
 from ctxchunk.exceptions import (
     CtxChunkError,
@@ -40,7 +46,13 @@ from ctxchunk.exceptions import (
     InvalidTypeError,
     SessionLogError,
 )
-from ctxchunk.policies import Action, DropOldest, Evict, Policy, WindowView
+from ctxchunk.policies import (
+    Action,
+    Evict,
+    Policy,
+    Recommended,
+    WindowView,
+)
 from ctxchunk.render import to_realtime_events
 from ctxchunk.roles import Role
 from ctxchunk.session import (
@@ -54,6 +66,7 @@ from ctxchunk.session import (
     ToolCallEvent,
     TurnEvent,
 )
+from ctxchunk.split import DEFAULT_MAX_TOKENS
 from ctxchunk.tokens import Tokenizer, get_tokenizer
 
 __all__ = [
@@ -64,11 +77,11 @@ __all__ = [
     "RequestResult",
     "SimulationResult",
     "WholeUpdateBaseline",
+    "default_chunk_tokens",
     "simulate",
 ]
 
 _ROLES: tuple[str, ...] = tuple(role.value for role in Role)
-_LOST_REASONS = frozenset({Reason.POLICY, Reason.OVERSIZE, Reason.REPLACED})
 
 
 @attrs.frozen(slots=True)
@@ -193,19 +206,32 @@ class WholeUpdateBaseline:
 
 @attrs.frozen(slots=True)
 class ProbeResult:
-    """Whether a probe's needle was in the window when it was probed.
+    """Whether a probe's needle was in the window, or could be read back, when probed.
+
+    Invariant: ``found`` implies ``recoverable``.
 
     Attributes:
         step: The index of the ``probe`` event.
         needle: The text looked for.
         introduced: The index of the event that brought the needle in.
         found: Whether the window's text held the needle.
+        recoverable: Whether the needle was ``found``, or was in the archived text
+            of a source that a marker in the window names (a chunk whose
+            ``meta.marks`` is that source), so the model could read it back.
     """
 
     step: int
     needle: str
     introduced: int
     found: bool
+    recoverable: bool
+
+    def __attrs_post_init__(self) -> None:
+        if self.found and not self.recoverable:
+            raise InvalidArgumentError(
+                f"probe at step {self.step}: found=True needs recoverable=True (a "
+                f"needle in the window can always be read)"
+            )
 
 
 @attrs.frozen(slots=True)
@@ -245,23 +271,41 @@ class PolicyResult:
     """What one policy did to one session.
 
     Series have one entry per session event, taken after the event was applied.
+    The loss series follow :class:`~ctxchunk.change.Change`'s one definition, so
+    ``masked_tokens <= lost_tokens`` and ``replaced_tokens <= lost_tokens`` at every
+    step, and ``capped_tokens`` is never part of ``lost_tokens``.
 
     Attributes:
         name: The policy's name in the comparison.
         window_tokens: The window's rendered size.
-        evicted_tokens: Tokens that left the window in the step, for any reason
-            (policy, oversize, replacement, removal, interruption).
-        lost_tokens: History lost in the step: tokens of unpinned chunks that were in
-            the window before the step and left it for a policy, oversize or
-            replacement reason (interruptions and removals are not losses).
-        history_tokens: Tokens of unpinned chunks in the window before the step.
+        evicted_tokens: Tokens of the chunks that left the window in the step, for
+            any reason (policy, masking, oversize, removal, interruption), and of
+            the chunks a summary or a placeholder replaced, counted whole.
+        lost_tokens: History lost in the step
+            (:attr:`~ctxchunk.change.Change.lost_tokens`): everything that was in the
+            window and left it (evicted, removed, cut by an interruption, masked
+            behind a marker) plus what summaries and placeholders replaced net of
+            the replacement; markers and capped parts of the update are left out.
+        replaced_tokens: The part of ``lost_tokens`` that a summary or a cleared
+            placeholder took away, net of the replacement.
+        masked_tokens: The part of ``lost_tokens`` that left with a marker standing
+            in its place (readable back with ``window.read``).
+        capped_tokens: Tokens of the step's own update that went to the archive
+            without being admitted (the window's admission cap); not history.
+        admitted_tokens: Tokens of new content the step admitted (markers left out).
+        history_tokens: Tokens of unpinned chunks in the window before the step,
+            markers left out.
         role_tokens: For each role, tokens of its chunks in the window.
         cliff_tokens: ``max(lost_tokens)``.
-        cliff_share: ``lost / history`` at the first step where ``lost_tokens`` is
-            ``cliff_tokens`` (0 when nothing was lost).
+        cliff_share: ``lost_tokens / history_tokens`` at the first step where
+            ``lost_tokens`` is ``cliff_tokens`` (0 when nothing was lost; 1 when
+            the window held no history then). It can pass 1 when the step also lost
+            content it had itself admitted.
         cliff_step: That step's index, or -1 when nothing was lost.
-        eviction_events: Steps that evicted at least one chunk.
-        evicted_chunks: Chunks evicted over the session.
+        eviction_events: Steps where at least one chunk left the window (evicted,
+            masked, capped or replaced).
+        evicted_chunks: Chunks that left the window over the session, replaced
+            ones included.
         realtime_events: OpenAI Realtime client events a live session would have
             been sent (:func:`ctxchunk.render.to_realtime_events` per step).
         probes: Each probe's outcome.
@@ -272,6 +316,10 @@ class PolicyResult:
     window_tokens: tuple[int, ...] = attrs.field(converter=_ints)
     evicted_tokens: tuple[int, ...] = attrs.field(converter=_ints)
     lost_tokens: tuple[int, ...] = attrs.field(converter=_ints)
+    replaced_tokens: tuple[int, ...] = attrs.field(converter=_ints)
+    masked_tokens: tuple[int, ...] = attrs.field(converter=_ints)
+    capped_tokens: tuple[int, ...] = attrs.field(converter=_ints)
+    admitted_tokens: tuple[int, ...] = attrs.field(converter=_ints)
     history_tokens: tuple[int, ...] = attrs.field(converter=_ints)
     role_tokens: Mapping[str, tuple[int, ...]]
     cliff_tokens: int
@@ -285,10 +333,20 @@ class PolicyResult:
 
     @property
     def probe_recall(self) -> float:
-        """The share of probes whose needle was found (1.0 when there were none)."""
+        """The share of probes whose needle was in the window (1.0 with no probes)."""
         if not self.probes:
             return 1.0
         return sum(p.found for p in self.probes) / len(self.probes)
+
+    @property
+    def recoverable_recall(self) -> float:
+        """The share of probes whose needle was in the window or readable back.
+
+        1.0 with no probes; never below :attr:`probe_recall`.
+        """
+        if not self.probes:
+            return 1.0
+        return sum(p.recoverable for p in self.probes) / len(self.probes)
 
     @property
     def cost(self) -> float:
@@ -313,11 +371,17 @@ class PolicyResult:
             "cliff_tokens": self.cliff_tokens,
             "cliff_share": round(self.cliff_share, 4),
             "probe_recall": round(self.probe_recall, 4),
+            "recoverable_recall": round(self.recoverable_recall, 4),
             "probes_found": sum(p.found for p in self.probes),
+            "probes_recoverable": sum(p.recoverable for p in self.probes),
             "probes": len(self.probes),
             "eviction_events": self.eviction_events,
             "evicted_chunks": self.evicted_chunks,
             "evicted_tokens": sum(self.evicted_tokens),
+            "lost_tokens": sum(self.lost_tokens),
+            "replaced_tokens": sum(self.replaced_tokens),
+            "masked_tokens": sum(self.masked_tokens),
+            "capped_tokens": sum(self.capped_tokens),
             "realtime_events": self.realtime_events,
             "requests": len(self.requests),
             "cache_hit_rate": round(self.cache_hit_rate, 4),
@@ -334,6 +398,10 @@ class PolicyResult:
                 "window_tokens": list(self.window_tokens),
                 "evicted_tokens": list(self.evicted_tokens),
                 "lost_tokens": list(self.lost_tokens),
+                "replaced_tokens": list(self.replaced_tokens),
+                "masked_tokens": list(self.masked_tokens),
+                "capped_tokens": list(self.capped_tokens),
+                "admitted_tokens": list(self.admitted_tokens),
                 "history_tokens": list(self.history_tokens),
                 "role_tokens": {k: list(v) for k, v in self.role_tokens.items()},
             },
@@ -393,8 +461,8 @@ class SimulationResult:
 def policy_name(policy: object) -> str:
     """Return the name a policy is reported under: its ``str``, without a bare ``()``.
 
-    >>> policy_name(WholeUpdateBaseline()), policy_name(DropOldest())
-    ('baseline', 'DropOldest')
+    >>> policy_name(WholeUpdateBaseline()), policy_name(Recommended())
+    ('baseline', 'Recommended(retain=0.8, keep_tools=1)')
     """
     text = str(policy)
     if text.startswith("<") or not text:
@@ -402,12 +470,26 @@ def policy_name(policy: object) -> str:
     return text.removesuffix("()")
 
 
+def default_chunk_tokens(budget: int) -> int:
+    """Return the chunk size :func:`simulate` uses when none is given.
+
+    2,000 tokens (:data:`~ctxchunk.split.DEFAULT_MAX_TOKENS`), or a quarter of the
+    budget when that is smaller (at least 1): a chunk as large as the budget could
+    never be admitted next to anything, and a quarter leaves room for the pins,
+    the protected recent turns and the history an update slides past.
+
+    >>> default_chunk_tokens(16_000), default_chunk_tokens(1_000)
+    (2000, 250)
+    """
+    return max(1, min(DEFAULT_MAX_TOKENS, budget // 4))
+
+
 def simulate(
     session: Session,
     policies: Sequence[Policy] | Mapping[str, Policy] = (),
     budget: int = 16_000,
     *,
-    chunk_tokens: int = 2000,
+    chunk_tokens: int | None = None,
     model: str = "gpt-realtime",
     prices: Prices | None = None,
     tokenizer: str | Tokenizer = "o200k_base",
@@ -417,9 +499,11 @@ def simulate(
     Args:
         session: The session to replay.
         policies: Policy objects (named by :func:`policy_name`) or a mapping from
-            name to policy. Empty: ``WholeUpdateBaseline`` and ``DropOldest``.
+            name to policy. Empty: ``WholeUpdateBaseline`` and the default policy,
+            :class:`~ctxchunk.policies.Recommended`.
         budget: The window budget in tokens.
-        chunk_tokens: The largest chunk an update is cut into.
+        chunk_tokens: The largest chunk an update is cut into; None for
+            :func:`default_chunk_tokens` of the budget.
         model: The model whose :data:`DEFAULT_PRICES` apply (when ``prices`` is
             None) and whose chat format the window counts in.
         prices: Prices to use instead of the model's defaults.
@@ -429,8 +513,9 @@ def simulate(
         The comparison.
 
     Raises:
-        InvalidArgumentError: an unknown model with no ``prices``, duplicate policy
-            names, or a budget or chunk size the window rejects.
+        InvalidArgumentError: an unknown model with no ``prices``, or duplicate
+            policy names.
+        BudgetError: a budget or chunk size the window rejects.
         SessionLogError: the session does something the window rejects (the message
             names the event).
     """
@@ -438,6 +523,17 @@ def simulate(
         raise InvalidTypeError(
             f"session must be a Session, got {type(session).__name__}; read a log "
             f"with load_session(path)"
+        )
+    budget = check_int("budget", budget, 1)
+    if not isinstance(model, str):
+        raise InvalidTypeError(
+            f"model must be a model name (str), got {type(model).__name__}: "
+            f"{model!r:.80}"
+        )
+    if prices is not None and not isinstance(prices, Prices):
+        raise InvalidTypeError(
+            f"prices must be a Prices or None, got {type(prices).__name__}: "
+            f"{prices!r:.80}"
         )
     if prices is None:
         found = DEFAULT_PRICES.get(model)
@@ -447,6 +543,8 @@ def simulate(
                 f"one of {sorted(DEFAULT_PRICES)}"
             )
         prices = found
+    if chunk_tokens is None:
+        chunk_tokens = default_chunk_tokens(budget)
     named = _named(policies)
     tok = get_tokenizer(tokenizer)
     results = tuple(
@@ -473,9 +571,21 @@ def _named(
     if isinstance(policies, Mapping):
         named = [(str(k), v) for k, v in policies.items()]
     else:
+        if isinstance(policies, (str, bytes)) or not isinstance(policies, Iterable):
+            raise InvalidTypeError(
+                f"policies must be a list of policies or a mapping from name to "
+                f"policy, got {type(policies).__name__}: {policies!r:.80}"
+            )
+        policies = tuple(policies)
         if not policies:
-            policies = (WholeUpdateBaseline(), DropOldest())
+            policies = (WholeUpdateBaseline(), Recommended())
         named = [(policy_name(p), p) for p in policies]
+    for name, policy in named:
+        if not callable(getattr(policy, "make_room", None)):
+            raise InvalidTypeError(
+                f"policies[{name!r:.40}] must be a policy (an object with make_room), "
+                f"got {type(policy).__name__}: {policy!r:.80}"
+            )
     names = [name for name, _ in named]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -553,12 +663,16 @@ def _make_window(
     from ctxchunk.window import ContextWindow
 
     if isinstance(policy, WholeUpdateBaseline):
+        # Chunks as large as the window accepts (half its room: a full chunk must
+        # fit beside some history), no admission cap and no protected turns: as
+        # close to pushing updates whole as a ContextWindow goes.
         return ContextWindow(
             budget,
             policy=policy,
-            chunk_tokens=budget,
+            chunk_tokens=budget // 2,
             tokenizer=tokenizer,
             protect_recent_turns=0,
+            max_update_tokens=budget,
         )
     return ContextWindow(
         budget, policy=policy, chunk_tokens=chunk_tokens, tokenizer=tokenizer
@@ -566,14 +680,76 @@ def _make_window(
 
 
 def _history_and_roles(chunks: Iterable[Chunk]) -> tuple[int, dict[Role, int]]:
-    """Return the tokens of unpinned ``chunks``, and their tokens per role."""
+    """Return the history in ``chunks``, and the tokens of all of them per role.
+
+    The history is the unpinned chunks that are not markers.
+    """
     history = 0
     per_role = dict.fromkeys(Role, 0)
     for chunk in chunks:
         per_role[chunk.role] += chunk.tokens
-        if not chunk.pinned:
+        if not chunk.pinned and chunk.meta.marks is None:
             history += chunk.tokens
     return history, per_role
+
+
+def _joined(parts: Mapping[int, str]) -> str:
+    """Join the texts of one source's parts in order, as :meth:`_Replay.text` does.
+
+    Consecutive parts are joined with nothing, parts with a gap between them with a
+    blank line.
+    """
+    out: list[str] = []
+    previous: int | None = None
+    for part in sorted(parts):
+        if previous is not None and part != previous + 1:
+            out.append("\n\n")
+        out.append(parts[part])
+        previous = part
+    return "".join(out)
+
+
+class _ArchiveText:
+    """The archive's content text per source, read incrementally.
+
+    The archive only grows while a replay runs (an operation the window rejects is
+    rolled back and ends the replay), so each look reads only the entries added since
+    the last one; a shorter archive than last seen starts the index over. Markers are
+    left out: they are bookkeeping, not content. A part archived twice keeps its first
+    (earliest) text.
+    """
+
+    __slots__ = ("_joined", "_parts", "_seen")
+
+    def __init__(self) -> None:
+        self._seen = 0
+        self._parts: dict[str, dict[int, str]] = {}
+        self._joined: dict[str, str] = {}
+
+    def update(self, archive: Sequence[Eviction]) -> None:
+        """Index the entries of ``archive`` added since the last call."""
+        if len(archive) < self._seen:
+            self._seen = 0
+            self._parts.clear()
+            self._joined.clear()
+        for eviction in archive[self._seen :]:
+            chunk = eviction.chunk
+            if chunk.meta.marks is not None:
+                continue
+            self._parts.setdefault(chunk.source, {}).setdefault(chunk.part, chunk.text)
+            self._joined.pop(chunk.source, None)
+        self._seen = len(archive)
+
+    def parts(self, source: str) -> Mapping[int, str]:
+        """Return the archived texts of ``source``'s parts, by part."""
+        return self._parts.get(source, {})
+
+    def text(self, source: str) -> str:
+        """Return the archived text of ``source``, its parts joined (cached)."""
+        joined = self._joined.get(source)
+        if joined is None:
+            joined = self._joined[source] = _joined(self.parts(source))
+        return joined
 
 
 class _Replay:
@@ -581,7 +757,11 @@ class _Replay:
 
     ``window`` is a :class:`~ctxchunk.window.ContextWindow` (or any object with its
     ``pin``, ``add_turn``, ``add_document``, ``add_tool_call``, ``interrupt``,
-    ``remove``, ``chunks``, ``render_units`` and ``tokens``).
+    ``remove``, ``chunks``, ``render_units`` and ``tokens``, and optionally
+    ``archive``; without one nothing is recoverable that is not in the window). Every
+    loss is measured from the :class:`~ctxchunk.change.Change` an operation returns,
+    so a policy that runs in a window of its own (the baseline) is counted exactly
+    as the others are.
 
     Requests are measured incrementally: ``units`` maps the ``id`` of each chunk of a
     unit in the last request to that unit's chunks and rendered messages. It holds the
@@ -608,6 +788,7 @@ class _Replay:
         self.item_sources: dict[str, str] = {}
         self.previous_request: list[_Rendered] = []
         self.units: dict[tuple[int, ...], _UnitEntry] = {}
+        self.archived = _ArchiveText()
 
     def apply(self, index: int, event: Event) -> Change | None:
         window = self.window
@@ -616,8 +797,10 @@ class _Replay:
                 window.remove(self.instructions_source)
             change: Change = window.pin(event.text, role="system")
             self.instructions = event.text
-            if change.added:
-                self.instructions_source = change.added[0].source
+            # The policy may have masked something to make room: skip its markers.
+            self.instructions_source = next(
+                (c.source for c in change.added if c.pinned), None
+            )
             return change
         if isinstance(event, TurnEvent):
             if not event.text.strip():
@@ -633,8 +816,13 @@ class _Replay:
                 end_ms=end_ms,
                 id=event.id,
             )
-            if event.id is not None and change.added:
-                self.item_sources[event.id] = change.added[0].source
+            if event.id is not None:
+                # The turn's first chunk, not a marker written while making room.
+                source = next(
+                    (c.source for c in change.added if c.meta.marks is None), None
+                )
+                if source is not None:
+                    self.item_sources[event.id] = source
             return change
         if isinstance(event, DocumentEvent):
             change = window.add_document(
@@ -658,10 +846,15 @@ class _Replay:
             return change
         return None
 
-    def text(self) -> str:
+    def text(self, chunks: Iterable[Chunk] | None = None) -> str:
+        """Return the window's text, or that of ``chunks``.
+
+        Consecutive parts of one source are joined with nothing, other chunks with a
+        blank line, so a needle cut across a chunk boundary is still found.
+        """
         parts: list[str] = []
         previous: Chunk | None = None
-        for chunk in self.window.chunks:
+        for chunk in self.window.chunks if chunks is None else chunks:
             joined = (
                 previous is not None
                 and previous.source == chunk.source
@@ -670,6 +863,44 @@ class _Replay:
             parts.append(chunk.text if joined else "\n\n" + chunk.text)
             previous = chunk
         return "".join(parts)
+
+    def probe(self, index: int, event: ProbeEvent) -> ProbeResult:
+        """Return whether the probe's needle is in the window, or recoverable."""
+        chunks: tuple[Chunk, ...] = self.window.chunks
+        found = event.needle in self.text(chunks)
+        return ProbeResult(
+            step=index,
+            needle=event.needle,
+            introduced=self.session.index_of(event.introduced),
+            found=found,
+            recoverable=found or self.recoverable(event.needle, chunks),
+        )
+
+    def recoverable(self, needle: str, chunks: Sequence[Chunk]) -> bool:
+        """Whether ``needle`` is archived under a source a marker in ``chunks`` names.
+
+        A marked source's text is rebuilt from its archived parts, with the parts
+        still among ``chunks`` filling the gaps, so a needle cut across an archived
+        part and a kept one counts too: the model reads one and sees the other. The
+        archive is read only when a marker is in the window, and then only from
+        where the last look stopped.
+        """
+        marked = {c.meta.marks for c in chunks if c.meta.marks is not None}
+        if not marked:
+            return False
+        self.archived.update(getattr(self.window, "archive", ()))
+        kept: dict[str, dict[int, str]] = {}
+        for chunk in chunks:
+            if chunk.source in marked and chunk.meta.marks is None:
+                kept.setdefault(chunk.source, {})[chunk.part] = chunk.text
+        for source in marked:
+            if source in kept:
+                text = _joined({**kept[source], **self.archived.parts(source)})
+            else:
+                text = self.archived.text(source)
+            if needle in text:
+                return True
+        return False
 
     def render(self) -> tuple[list[_Rendered], int]:
         """Return the request's serialized messages and their total tokens.
@@ -717,7 +948,20 @@ class _Replay:
         window_tokens: list[int] = []
         evicted_tokens: list[int] = []
         lost_tokens: list[int] = []
+        replaced_tokens: list[int] = []
+        masked_tokens: list[int] = []
+        capped_tokens: list[int] = []
+        admitted_tokens: list[int] = []
         history_tokens: list[int] = []
+        # What a step that changed nothing adds: 0 to each of these.
+        steady = (
+            evicted_tokens,
+            lost_tokens,
+            replaced_tokens,
+            masked_tokens,
+            capped_tokens,
+            admitted_tokens,
+        )
         role_tokens: dict[str, list[int]] = {role: [] for role in _ROLES}
         probes: list[ProbeResult] = []
         requests: list[RequestResult] = []
@@ -735,35 +979,30 @@ class _Replay:
                     f"session {self.session.name!r}, event {index} ({event.type}): "
                     f"the window rejected it: {exc}"
                 ) from exc
-            lost = 0
             if change is not None:
-                if change.evicted:
+                gone = len(change.evicted) + sum(len(r.old) for r in change.replaced)
+                if gone:
                     eviction_events += 1
-                    evicted_chunks += len(change.evicted)
-                    before = {c.id for c in chunks if not c.pinned}
-                    lost = sum(
-                        e.chunk.tokens
-                        for e in change.evicted
-                        if e.reason in _LOST_REASONS and e.chunk.id in before
-                    )
+                    evicted_chunks += gone
                 realtime += len(
                     to_realtime_events(change, instructions=self.instructions)
                 )
-                evicted_tokens.append(change.evicted_tokens)
-            else:
-                evicted_tokens.append(0)
-            if isinstance(event, ProbeEvent):
-                probes.append(
-                    ProbeResult(
-                        step=index,
-                        needle=event.needle,
-                        introduced=self.session.index_of(event.introduced),
-                        found=event.needle in self.text(),
-                    )
+                evicted_tokens.append(
+                    change.evicted_tokens
+                    + sum(c.tokens for r in change.replaced for c in r.old)
                 )
+                lost_tokens.append(change.lost_tokens)
+                replaced_tokens.append(change.replaced_tokens)
+                masked_tokens.append(change.masked_tokens)
+                capped_tokens.append(change.capped_tokens)
+                admitted_tokens.append(change.admitted_tokens)
+            else:
+                for series in steady:
+                    series.append(0)
+            if isinstance(event, ProbeEvent):
+                probes.append(self.probe(index, event))
             elif isinstance(event, RequestEvent):
                 requests.append(self.request(index))
-            lost_tokens.append(lost)
             history_tokens.append(history)
             window_tokens.append(self.window.tokens)
             if change is not None:
@@ -773,12 +1012,19 @@ class _Replay:
                 role_tokens[role.value].append(tokens)
         cliff = max(lost_tokens, default=0)
         cliff_step = lost_tokens.index(cliff) if cliff else -1
-        share = cliff / history_tokens[cliff_step] if cliff else 0.0
+        share = 0.0
+        if cliff:
+            held = history_tokens[cliff_step]
+            share = cliff / held if held else 1.0
         return PolicyResult(
             name=self.name,
             window_tokens=window_tokens,
             evicted_tokens=evicted_tokens,
             lost_tokens=lost_tokens,
+            replaced_tokens=replaced_tokens,
+            masked_tokens=masked_tokens,
+            capped_tokens=capped_tokens,
+            admitted_tokens=admitted_tokens,
             history_tokens=history_tokens,
             # A plain dict (not a read-only proxy) so results can cross processes.
             role_tokens={role: tuple(values) for role, values in role_tokens.items()},

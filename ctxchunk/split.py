@@ -33,7 +33,7 @@ import attrs
 import regex
 
 from ctxchunk._checks import check_int, check_str
-from ctxchunk.exceptions import SplitError
+from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError, SplitError
 from ctxchunk.tokens import TiktokenTokenizer, Tokenizer, get_tokenizer
 
 __all__ = ["DEFAULT_MAX_TOKENS", "Level", "Piece", "split_text"]
@@ -59,13 +59,28 @@ class Piece:
     """A slice of the source text.
 
     Invariants: ``source[start:end] == text``; ``tokens`` is the exact token count of
-    ``text``; ``1 <= tokens <= max_tokens`` for the bound it was cut with.
+    ``text``; ``1 <= tokens <= max_tokens`` for the bound it was cut with. A piece
+    built by hand is checked for what it can check on its own: the types, and
+    ``0 <= start``, ``end - start == len(text)``, ``tokens >= 0``.
     """
 
     text: str
     start: int
     end: int
     tokens: int
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.text, str):
+            raise InvalidTypeError(
+                f"text must be a str, got {type(self.text).__name__}: {self.text!r:.80}"
+            )
+        for name in ("start", "end", "tokens"):
+            check_int(name, getattr(self, name), 0)
+        if self.end - self.start != len(self.text):
+            raise InvalidArgumentError(
+                f"start={self.start} and end={self.end} do not span the "
+                f"{len(self.text)} characters of text; a piece is source[start:end]"
+            )
 
 
 # The White_Space property: what ``\s`` means to tiktoken's pre-tokenizer (and to the

@@ -29,6 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 import tiktoken
 
 from ctxchunk import _chat
+from ctxchunk._checks import check_str
 from ctxchunk.exceptions import (
     EncodingError,
     InvalidTypeError,
@@ -440,7 +441,7 @@ def count_messages(
     >>> count_messages([{"role": "user", "content": "Hello!"}], model="gpt-4o")
     9
     """
-    encoding = encoding_for_model(model)
+    encoding = encoding_for_model(check_str("model", model))
     fmt = _chat.format_for(model, encoding)
     counter = get_tokenizer(encoding if tokenizer is None else tokenizer)
     return _chat.count_request(messages, tools, fmt, counter.count)

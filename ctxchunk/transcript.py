@@ -53,7 +53,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ctxchunk._checks import check_int
+from ctxchunk._checks import WritableStr, check_int, lone_surrogate
 from ctxchunk.chunk import Chunk, ChunkMeta, chunks_of_text
 from ctxchunk.exceptions import (
     CtxChunkError,
@@ -68,7 +68,12 @@ from ctxchunk.tokens import Tokenizer, get_tokenizer
 __all__ = ["chunk_transcript"]
 
 _M = TypeVar("_M", bound=BaseModel)
-_NonEmpty = Annotated[StrictStr, Field(min_length=1)]
+
+
+# Ids, names and speakers become chunk metadata, which is never tokenized: a lone
+# surrogate in one would only surface when the chunks are written as JSON.
+_Meta = WritableStr
+_NonEmpty = Annotated[WritableStr, Field(min_length=1)]
 _Millis = Annotated[StrictInt, Field(ge=0)]
 
 
@@ -123,9 +128,9 @@ class _ChatAudio(_Wire):
 class _ChatMessage(_Wire):
     role: StrictStr
     content: _Content | None = None
-    name: StrictStr | None = None
+    name: _Meta | None = None
     tool_calls: list[_ChatToolCall] | None = None
-    tool_call_id: StrictStr | None = None
+    tool_call_id: _Meta | None = None
     function_call: _Function | None = None
     audio: _ChatAudio | None = None
 
@@ -167,7 +172,7 @@ class _PlainTurn(BaseModel):
 
     role: StrictStr
     text: StrictStr
-    speaker: StrictStr | None = None
+    speaker: _Meta | None = None
     start_ms: _Millis | None = None
     end_ms: _Millis | None = None
     id: _NonEmpty | None = None
@@ -300,10 +305,12 @@ class _TurnError(Exception):
 def _read_jsonl(path: Path) -> Iterator[tuple[str, object]]:
     try:
         data = path.read_bytes()
-    except OSError as exc:
+    # ValueError: a path the OS cannot take (a NUL byte, a lone surrogate).
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
         raise TranscriptError(
-            f"cannot read the transcript file {str(path)!r}: {exc.strerror or exc}; "
-            f"pass the path of a JSONL file of turns, or a list of turns"
+            f"cannot read the transcript file {str(path)!r:.200}: {reason}; pass the "
+            f"path of a JSONL file of turns, or a list of turns"
         ) from exc
     for lineno, raw in enumerate(data.splitlines(), start=1):
         where = f" (line {lineno} of {str(path)!r})"
@@ -317,13 +324,23 @@ def _read_jsonl(path: Path) -> Iterator[tuple[str, object]]:
         if not line.strip():
             continue
         try:
-            turn = json.loads(line)
+            turn = json.loads(line, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
             raise TranscriptError(
                 f"line {lineno} of {str(path)!r} is not JSON ({exc.msg} at column "
                 f"{exc.colno}); write one JSON object per line"
             ) from None
+        except ValueError as exc:
+            raise TranscriptError(
+                f"line {lineno} of {str(path)!r} is not JSON ({exc}); write one JSON "
+                f"object per line"
+            ) from None
         yield where, turn
+
+
+def _reject_constant(name: str) -> object:
+    # json.loads reads NaN and Infinity by default; no other JSON parser does.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 class _Builder:
@@ -539,21 +556,42 @@ def _validate(model: type[_M], turn: Mapping[str, Any]) -> _M:
     try:
         return model.model_validate(turn)
     except pydantic.ValidationError as exc:
+        errors = [(_location(e), e) for e in exc.errors(include_url=False)]
         problems = "; ".join(
-            _describe_error(error)
-            for error in exc.errors(include_url=False)
-            # For a content list, the list branch of the union says what is wrong.
-            if not (error["type"] == "string_type" and isinstance(error["input"], list))
+            _describe_error(loc, error)
+            for loc, error in errors
+            # A list given for content fails the str branch of the union too; when
+            # the list branch says what is wrong inside it, that is the one to show.
+            if not (
+                error["type"] == "string_type"
+                and isinstance(error["input"], list)
+                and any(other.startswith(f"{loc}.") for other, _ in errors)
+            )
         )
         raise _TurnError(problems) from None
 
 
-def _describe_error(error: Any) -> str:
+def _location(error: Any) -> str:
     # Drop the union-member tags pydantic puts in a location ("str",
     # "list[_ContentPart]"): the user wrote ``content.0.text``, not those.
-    loc = ".".join(
+    return ".".join(
         str(part) for part in error["loc"] if not _UNION_TAG.fullmatch(str(part))
     )
+
+
+# What a field of each pydantic type error should have been.
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an int",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+}
+
+
+def _describe_error(loc: str, error: Any) -> str:
     if error["type"] == "missing":
         return f"missing field {loc!r}"
     if error["type"] == "extra_forbidden":
@@ -562,8 +600,16 @@ def _describe_error(error: Any) -> str:
             f"end_ms and id"
         )
     value = error.get("input")
-    message = "should be an object" if error["type"] == "model_type" else error["msg"]
-    return f"field {loc!r}: {message} (got {value!r:.60})"
+    problem = lone_surrogate(value) if isinstance(value, str) else None
+    if problem is not None:
+        return f"field {loc!r}: {problem}"
+    expected = _EXPECTED.get(error["type"])
+    if expected is not None:
+        return (
+            f"field {loc!r}: should be {expected}, got {type(value).__name__} "
+            f"{value!r:.60}"
+        )
+    return f"field {loc!r}: {error['msg']} (got {value!r:.60})"
 
 
 def _content_text(content: str | list[_ContentPart] | None, field: str) -> str:

@@ -25,6 +25,7 @@ How it works:
 
 from __future__ import annotations
 
+import collections
 import functools
 import heapq
 import itertools
@@ -35,8 +36,9 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from typing import Any
 
 import attrs
+import pydantic
 
-from ctxchunk import _openai_chat
+from ctxchunk import _openai_chat, _state
 from ctxchunk._checks import check_int, check_str
 from ctxchunk.change import (
     Change,
@@ -59,10 +61,11 @@ from ctxchunk.exceptions import (
     UnknownItemError,
 )
 from ctxchunk.policies import (
-    DropOldest,
     Edit,
     Evict,
+    Mask,
     Policy,
+    Recommended,
     Replace,
     UnitView,
     policy_from_dict,
@@ -71,13 +74,31 @@ from ctxchunk.roles import Kind, Role
 from ctxchunk.tokens import Tokenizer, get_tokenizer
 from ctxchunk.transcript import chunk_transcript
 
-__all__ = ["MS_PER_WORD", "ContextWindow"]
+__all__ = [
+    "DEFAULT_CHUNK_TOKENS",
+    "HISTORY_SHARE",
+    "MS_PER_WORD",
+    "UPDATE_SHARE",
+    "ContextWindow",
+]
+
+DEFAULT_CHUNK_TOKENS = 2000
+"""The largest chunk by default (DESIGN: chunks of 2,000 tokens turn the cliff into a
+slope at a small cost per chunk); smaller budgets get a quarter of their room."""
+
+UPDATE_SHARE = 5
+"""By default one update may take at most ``capacity // UPDATE_SHARE`` tokens of
+history (a fifth of the window) and at most ``1 / HISTORY_SHARE`` of the unpinned
+history in the window when it begins, so one step never loses more than a quarter of
+the history there was (one chunk at least)."""
+
+HISTORY_SHARE = 4
+"""See :data:`UPDATE_SHARE`."""
 
 MS_PER_WORD = 400
 """Speaking time per word assumed when an interrupted turn has neither word timings nor
 a duration: 150 words a minute, a common conversational speaking rate."""
 
-_STATE_FORMAT = "ctxchunk.window/1"
 _WORD = re.compile(r"\S+")
 _SEQ = itertools.count()
 """Creation order of units. Tool groups are only ever created at the window's tail,
@@ -87,11 +108,14 @@ so among groups it is also window order."""
 class _Unit:
     """One eviction unit: a chunk, or a tool group of calls and their results."""
 
-    __slots__ = ("chunks", "group", "kind", "role", "seq", "tokens")
+    __slots__ = ("chunks", "group", "kind", "masked", "role", "seq", "tokens")
+
+    whole = True
 
     def __init__(self, chunks: tuple[Chunk, ...], tokens: int) -> None:
         self.chunks = chunks
         self.tokens = tokens
+        self.masked = False
         self.seq = next(_SEQ)
         first = chunks[0]
         self.group = first.kind is Kind.TOOL_CALL
@@ -110,8 +134,75 @@ class _Unit:
         """The tool names of the unit's tool results."""
         return {c.meta.tool_name for c in self.chunks if c.kind is Kind.TOOL_RESULT}
 
+    def results(self) -> list[Chunk]:
+        """The unit's tool result chunks that are content, not markers."""
+        return [
+            c
+            for c in self.chunks
+            if c.kind is Kind.TOOL_RESULT and c.meta.marks is None
+        ]
+
+    def is_marker(self) -> bool:
+        """Whether the unit is a standalone marker."""
+        return not self.group and self.chunks[0].meta.marks is not None
+
     def __repr__(self) -> str:
         return f"_Unit({[c.id for c in self.chunks]}, tokens={self.tokens})"
+
+
+class _Part:
+    """One part of a tool result cut into several chunks, offered on its own.
+
+    Evicting it takes that part alone; its group (the call and the other parts, and
+    a marker naming the archived ones) stays.
+    """
+
+    __slots__ = ("_tokens", "_w", "chunk", "group")
+
+    whole = False
+    role = Role.TOOL
+    kind = Kind.TOOL_RESULT
+    pinned = False
+
+    def __init__(self, window: ContextWindow, group: _Unit, chunk: Chunk) -> None:
+        self._w = window
+        self.group = group
+        self.chunk = chunk
+        self._tokens: int | None = None
+
+    @property
+    def chunks(self) -> tuple[Chunk, ...]:
+        return (self.chunk,)
+
+    @property
+    def tokens(self) -> int:
+        """What evicting the part frees: the group's cost now minus after."""
+        if self._tokens is None:
+            self._tokens = self._w._part_gain(self.group, self.chunk)
+        return self._tokens
+
+    @property
+    def source(self) -> str:
+        return self.chunk.source
+
+    def live(self) -> bool:
+        """Whether the part is still in its group, and the group in the window."""
+        return self.group in self._w._main and any(
+            c is self.chunk for c in self.group.chunks
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _Part)
+            and other.group is self.group
+            and other.chunk is self.chunk
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self.group), id(self.chunk)))
+
+    def __repr__(self) -> str:
+        return f"_Part({self.chunk.id} of {self.group!r})"
 
 
 class _DList:
@@ -206,26 +297,45 @@ class _View:
     def tokenizer(self) -> Tokenizer:
         return self._w._tokenizer
 
-    def candidates(self, role: Role | None = None) -> Iterator[_Unit]:
+    def candidates(self, role: Role | None = None) -> Iterator[_Unit | _Part]:
         w = self._w
         units = w._main if role is None else w._roles.get(role)
         if units is None:
             return
         for unit in units:
-            if w._evictable(unit):
+            if not w._evictable(unit):
+                continue
+            if unit.group and len(unit.results()) > 1:
+                # A result cut into parts leaves part by part.
+                for chunk in unit.results():
+                    part = _Part(w, unit, chunk)
+                    if part.live():
+                        yield part
+            else:
                 yield unit
 
-    def following(self, unit: object) -> _Unit | None:
-        if not isinstance(unit, _Unit) or unit not in self._w._main:
+    def following(self, unit: object) -> _Unit | _Part | None:
+        w = self._w
+        if isinstance(unit, _Part):
+            if not unit.live():
+                return None
+            results = unit.group.results()
+            index = next(i for i, c in enumerate(results) if c is unit.chunk)
+            if index + 1 < len(results):
+                return _Part(w, unit.group, results[index + 1])
+            unit = unit.group
+        if not isinstance(unit, _Unit) or unit not in w._main:
             return None
-        return self._w._main.nxt[unit]
+        nxt = w._main.nxt[unit]
+        if nxt is not None and nxt.group and len(nxt.results()) > 1:
+            return _Part(w, nxt, nxt.results()[0])
+        return nxt
 
     def evictable(self, unit: object) -> bool:
-        return (
-            isinstance(unit, _Unit)
-            and unit in self._w._main
-            and self._w._evictable(unit)
-        )
+        w = self._w
+        if isinstance(unit, _Part):
+            return unit.live() and w._evictable(unit.group)
+        return isinstance(unit, _Unit) and unit in w._main and w._evictable(unit)
 
     def tool_groups(
         self, *, unedited: bool = False, exclude_tools: Collection[str] = ()
@@ -257,6 +367,9 @@ class _View:
     def cost_of(self, chunks: Sequence[Chunk]) -> int:
         return self._w._cost(chunks) if chunks else 0
 
+    def mask_gain(self, unit: object, *, exclude_tools: Collection[str] = ()) -> int:
+        return self._w._mask_gain(unit, frozenset(exclude_tools))
+
 
 @attrs.define
 class _Op:
@@ -270,7 +383,32 @@ class _Op:
     replaced: list[Replacement] = attrs.Factory(list)
     instructions: bool = False
     undo: list[Callable[[], None]] = attrs.Factory(list)
-    oversized: set[str] = attrs.Factory(set)
+    capped: set[str] = attrs.Factory(set)
+    loss: int = 0
+    """History lost so far: what :attr:`Change.lost_tokens` will say."""
+    key: str | None = None
+    """The update being admitted (a turn, a document, one tool call)."""
+    key_loss: int = 0
+    """:attr:`loss` when the update began."""
+    cap: int | None = None
+    """The most history the update may take, or None (a pin: no cap)."""
+    units: set[_Unit] = attrs.Factory(set)
+    """The units the update has added: no later chunk of it may evict them."""
+    units_by_key: dict[str, set[_Unit]] = attrs.Factory(dict)
+    taken: dict[str, int] = attrs.Factory(dict)
+    """What each update of the operation has taken, once another one began."""
+
+
+@attrs.frozen
+class _Mark:
+    """A savepoint inside an operation, to take back one chunk's evictions."""
+
+    undo: int
+    added: int
+    evicted: int
+    replaced: int
+    archive: int
+    loss: int
 
 
 class ContextWindow:
@@ -278,6 +416,8 @@ class ContextWindow:
 
     Invariants (checked by :meth:`check_valid`, each a property test):
 
+    - no operation takes more history than ``max_update_tokens`` per update (one
+      unit at least), and a tool result leaves part by part;
     - ``tokens`` equals ``count_messages(to_openai_chat(window))`` for the window's
       encoding and is at most ``budget - reserve_tokens``;
     - every chunk holds at most ``chunk_tokens`` tokens;
@@ -289,12 +429,27 @@ class ContextWindow:
 
     Args:
         budget: The most tokens the rendered request may hold, at least 1.
-        policy: What leaves when a chunk needs room (see :mod:`ctxchunk.policies`).
-        chunk_tokens: The largest chunk; longer content is split.
+        policy: What leaves when a chunk needs room (see :mod:`ctxchunk.policies`);
+            default :class:`~ctxchunk.policies.Recommended`.
+        chunk_tokens: The largest chunk; longer content is split. Default
+            :data:`DEFAULT_CHUNK_TOKENS`, or a quarter of the room for small
+            budgets; at most half the room.
         tokenizer: An encoding or model name, or a :class:`~ctxchunk.tokens.Tokenizer`.
         reserve_tokens: Tokens kept free for the reply or tool definitions.
         protect_recent_turns: How many of the most recent user and assistant turns
-            (including the one being added) no policy may evict.
+            (including the one being added, and turns that went to the archive
+            without being admitted) no policy may evict.
+        max_update_tokens: The most history one update (a turn, a document, a
+            tool call with its result, a pin) may take from the window;
+            default a fifth of the room and a quarter of the unpinned history
+            when the update begins (:data:`UPDATE_SHARE`). Once an update has
+            taken that much, the rest of it goes to the archive without being
+            admitted, and a marker in the window names it (:meth:`read` returns it);
+            a pin that cannot fit within it raises :class:`BudgetError`. An update
+            may always take one unit, however large. At least ``chunk_tokens``.
+        max_update_tokens_by_role: The same cap for updates of one role, e.g.
+            ``{"user": 6000}`` so a user's paste may take more than a web page
+            (documents and tool output are role ``tool``).
 
     Raises:
         BudgetError: the budget, reserve or chunk size cannot work together.
@@ -312,17 +467,18 @@ class ContextWindow:
         budget: int,
         *,
         policy: Policy | None = None,
-        chunk_tokens: int = 2000,
+        chunk_tokens: int | None = None,
         tokenizer: str | Tokenizer = "o200k_base",
         reserve_tokens: int = 0,
         protect_recent_turns: int = 2,
+        max_update_tokens: int | None = None,
+        max_update_tokens_by_role: Mapping[Role | str, int] | None = None,
     ) -> None:
         budget = check_int("budget", budget, 1)
-        chunk_tokens = check_int("chunk_tokens", chunk_tokens, 1)
         reserve_tokens = check_int("reserve_tokens", reserve_tokens, 0)
         self._protect = check_int("protect_recent_turns", protect_recent_turns, 0)
         if policy is None:
-            policy = DropOldest()
+            policy = Recommended()
         if not callable(getattr(policy, "make_room", None)):
             raise InvalidTypeError(
                 f"policy must have a make_room method (see ctxchunk.policies), got "
@@ -336,11 +492,37 @@ class ContextWindow:
                 f"budget={budget} minus reserve_tokens={reserve_tokens} leaves "
                 f"{capacity} tokens, too few for any message; raise the budget"
             )
-        if chunk_tokens > capacity:
+        if chunk_tokens is None:
+            chunk_tokens = max(1, min(DEFAULT_CHUNK_TOKENS, capacity // 4))
+        chunk_tokens = check_int("chunk_tokens", chunk_tokens, 1)
+        if chunk_tokens > capacity // 2:
             raise BudgetError(
-                f"chunk_tokens={chunk_tokens} is above the room the budget leaves "
-                f"({capacity} = budget - reserve_tokens); lower chunk_tokens"
+                f"chunk_tokens={chunk_tokens} is above half the room the budget "
+                f"leaves ({capacity} = budget - reserve_tokens): a full chunk could "
+                f"not fit beside any history; lower chunk_tokens to at most "
+                f"{capacity // 2} or raise the budget"
             )
+        if max_update_tokens is None:
+            default_cap = max(chunk_tokens, capacity // UPDATE_SHARE)
+        else:
+            default_cap = _check_cap(
+                "max_update_tokens", max_update_tokens, chunk_tokens
+            )
+        caps: dict[Role, int] = {}
+        if max_update_tokens_by_role is not None:
+            if not isinstance(max_update_tokens_by_role, Mapping):
+                raise InvalidTypeError(
+                    f"max_update_tokens_by_role must be a mapping of role to tokens, "
+                    f"got {type(max_update_tokens_by_role).__name__}: "
+                    f"{max_update_tokens_by_role!r:.80}"
+                )
+            for key, value in max_update_tokens_by_role.items():
+                caps[Role.parse(key)] = _check_cap(
+                    f"max_update_tokens_by_role[{key!r:.20}]", value, chunk_tokens
+                )
+        self._default_cap = default_cap
+        self._auto_cap = max_update_tokens is None
+        self._caps = caps
         self._budget = budget
         self._reserve = reserve_tokens
         self._capacity = capacity
@@ -356,6 +538,7 @@ class ContextWindow:
         # the list of each of its results' tools), in window order.
         self._fresh_by_tool: dict[str | None, _DList] = {}
         self._turns = _DList()
+        self._pins = _DList()
         self._by_id: dict[str, _Unit] = {}
         self._by_source: dict[str, dict[_Unit, None]] = {}
         self._calls: dict[str, _Unit] = {}
@@ -366,6 +549,12 @@ class ContextWindow:
         self._protected: set[str] = set()
         self._target: _Unit | None = None
         self._view = _View(self)
+        # Every chunk that left, by source and part (first version; no markers).
+        self._archived: dict[str, dict[int, Chunk]] = {}
+        # The sources of the most recent turns, admitted or not, newest last.
+        self._recent: collections.deque[str] = collections.deque(
+            maxlen=max(1, self._protect)
+        )
 
     # -- properties ------------------------------------------------------------------
 
@@ -586,7 +775,10 @@ class ContextWindow:
         if isinstance(arguments, Mapping):
             try:
                 arguments = json.dumps(
-                    arguments, ensure_ascii=False, separators=(",", ":")
+                    arguments,
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                    allow_nan=False,
                 )
             except (TypeError, ValueError) as exc:
                 raise InvalidTypeError(
@@ -622,6 +814,13 @@ class ContextWindow:
         """
         if isinstance(chunks, Chunk):
             raise InvalidTypeError("chunks must be a list of chunks; wrap one in [...]")
+        if isinstance(chunks, (str, bytes, Mapping)) or not isinstance(
+            chunks, Iterable
+        ):
+            raise InvalidTypeError(
+                f"chunks must be a list of Chunk, got {type(chunks).__name__}: "
+                f"{chunks!r:.80}"
+            )
         items = list(chunks)
         for index, chunk in enumerate(items):
             if not isinstance(chunk, Chunk):
@@ -660,8 +859,12 @@ class ContextWindow:
                 f"or document source from window.chunks"
             )
 
+        # In window order, so that a window and its JSON copy agree (O(n), like
+        # any removal by the caller).
+        doomed = [unit for unit in self._main if unit in units]
+
         def apply(op: _Op) -> None:
-            for unit in list(units):
+            for unit in doomed:
                 if unit.role is Role.SYSTEM and unit.pinned:
                     op.instructions = True
                 self._detach(unit)
@@ -669,6 +872,57 @@ class ContextWindow:
                     self._archive_add(op, chunk, Reason.REMOVED)
 
         return self._transaction(apply)
+
+    def read(self, source: str, part: int | None = None) -> str:
+        """Return the text of a source, archived parts included.
+
+        A source is a document, a tool result or a turn: what a ``read_document``
+        call named by a marker asks for.
+
+        Parts in the window are returned as they are now; parts that left as they
+        were when they left. Markers are not content and are never returned.
+
+        Args:
+            source: The source a marker names (``chunk.meta.marks``), or any
+                chunk's ``source``.
+            part: One part, from 0; default all parts in order.
+
+        Returns:
+            The text.
+
+        Raises:
+            UnknownItemError: nothing of ``source`` (or of that part) was ever in
+                the window or its archive.
+
+        >>> w = ContextWindow(400, chunk_tokens=100)
+        >>> _ = w.add_turn("user", "Hello!", id="t1")
+        >>> _ = w.remove("t1")
+        >>> w.read("t1")
+        'Hello!'
+        """
+        source = check_str("source", source)
+        if part is not None:
+            part = check_int("part", part, 0)
+        parts: dict[int, str] = {
+            index: c.text for index, c in self._archived.get(source, {}).items()
+        }
+        for unit in self._by_source.get(source, ()):
+            for chunk in unit.chunks:
+                if chunk.source == source and chunk.meta.marks is None:
+                    parts[chunk.part] = chunk.text
+        if not parts:
+            raise UnknownItemError(
+                f"source={source!r:.80} was never in this window; pass the source a "
+                f"marker names (its meta.marks) or a chunk's source"
+            )
+        if part is None:
+            return "".join(parts[index] for index in sorted(parts))
+        if part not in parts:
+            raise UnknownItemError(
+                f"source={source!r:.80} has no part={part}; its parts are "
+                f"{sorted(parts)}"
+            )
+        return parts[part]
 
     def interrupt(
         self,
@@ -708,29 +962,46 @@ class ContextWindow:
         """
         item = check_str("item", item)
         heard_ms = check_int("heard_ms", heard_ms, 0)
+        if words is not None and (
+            isinstance(words, (str, bytes, Mapping)) or not isinstance(words, Sequence)
+        ):
+            raise InvalidTypeError(
+                f"words must be a list of word timings, got {type(words).__name__}: "
+                f"{words!r:.80}"
+            )
         units = self._turn_units(item)
-        chunks = [c for unit in units for c in unit.chunks]
-        full = "".join(c.text for c in chunks)
-        meta = chunks[0].meta
+        # The turn's whole text, parts already archived included, so that word
+        # timings and speaking rates line up with what was said.
+        texts: dict[int, str] = {
+            part: c.text for part, c in self._archived.get(units[0].source, {}).items()
+        }
+        for unit in units:
+            texts[unit.chunks[0].part] = unit.chunks[0].text
+        starts: dict[int, int] = {}
+        offset = 0
+        for part in sorted(texts):
+            starts[part] = offset
+            offset += len(texts[part])
+        full = "".join(texts[part] for part in sorted(texts))
+        meta = units[0].chunks[0].meta
         duration = None
         if meta.start_ms is not None and meta.end_ms is not None:
             duration = meta.end_ms - meta.start_ms or None
         cut = self._heard_chars(full, heard_ms, words, duration)
         audio_end = heard_ms if duration is None else min(heard_ms, duration)
-        if cut >= len(full.rstrip()):
-            return self._transaction(lambda op: None)
         plan: list[tuple[_Unit, Chunk, str | None]] = []
-        offset = 0
         for unit in units:
             chunk = unit.chunks[0]
-            end = offset + len(chunk.text)
-            if cut >= end:
-                pass
-            elif cut <= offset:
+            start = starts[chunk.part]
+            end = start + len(chunk.text)
+            if cut >= len(full[:end].rstrip()):
+                continue
+            if cut <= start:
                 plan.append((unit, chunk, None))
             else:
-                plan.append((unit, chunk, chunk.text[: cut - offset]))
-            offset = end
+                plan.append((unit, chunk, chunk.text[: cut - start]))
+        if not plan:
+            return self._transaction(lambda op: None)
 
         def apply(op: _Op) -> None:
             for unit, chunk, kept in plan:
@@ -741,6 +1012,7 @@ class ContextWindow:
                 after = attrs.evolve(chunk, text=kept, tokens=self._count(kept))
                 self._set_chunks(unit, (after,))
                 self._archive_add(op, chunk, Reason.INTERRUPTED, report=False)
+                op.loss += chunk.tokens - after.tokens
                 op.truncated.append(Truncation(chunk, after, max(1, audio_end)))
 
         return self._transaction(apply)
@@ -754,26 +1026,35 @@ class ContextWindow:
         without ``to_dict`` is recorded as ``null``.
         """
         to_dict = getattr(self._policy, "to_dict", None)
-        state = {
-            "format": _STATE_FORMAT,
-            "budget": self._budget,
-            "chunk_tokens": self._chunk_tokens,
-            "reserve_tokens": self._reserve,
-            "protect_recent_turns": self._protect,
-            "tokenizer": self._tokenizer.name,
-            "policy": to_dict() if callable(to_dict) else None,
-            "next_index": self._next_index,
-            "open_group": None,
-            "units": [[c.to_dict() for c in unit.chunks] for unit in self._main],
-            "archive": [
-                {"reason": e.reason.value, "chunk": e.chunk.to_dict()}
-                for e in self._archive
-            ],
-        }
+        open_group = None
         for index, unit in enumerate(self._main):
             if unit is self._open:
-                state["open_group"] = index
-        return json.dumps(state, ensure_ascii=False, separators=(",", ":"))
+                open_group = index
+        state = _state.WindowState(
+            format="ctxchunk.window/2",
+            budget=self._budget,
+            chunk_tokens=self._chunk_tokens,
+            reserve_tokens=self._reserve,
+            protect_recent_turns=self._protect,
+            max_update_tokens=None if self._auto_cap else self._default_cap,
+            max_update_tokens_by_role={r.value: n for r, n in self._caps.items()},
+            tokenizer=self._tokenizer.name,
+            policy=to_dict() if callable(to_dict) else None,
+            next_index=self._next_index,
+            open_group=open_group,
+            recent=list(self._recent),
+            units=[
+                _state.UnitState(
+                    chunks=[c.to_dict() for c in unit.chunks], masked=unit.masked
+                )
+                for unit in self._main
+            ],
+            archive=[
+                _state.ArchivedState(reason=e.reason.value, chunk=e.chunk.to_dict())
+                for e in self._archive
+            ],
+        )
+        return json.dumps(state.model_dump(), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(
@@ -785,6 +1066,10 @@ class ContextWindow:
     ) -> ContextWindow:
         """Restore a window saved with :meth:`to_json`.
 
+        Every chunk's count is checked against the tokenizer, so a state saved
+        under another tokenizer, or with edited counts, is refused rather than
+        trusted.
+
         Args:
             data: The JSON text.
             policy: The policy to use; required when the saved one cannot be rebuilt
@@ -792,40 +1077,69 @@ class ContextWindow:
             tokenizer: The tokenizer, when it is not a built-in encoding.
 
         Raises:
-            StateError: ``data`` is not a saved window state.
+            StateError: ``data`` is not a saved window state, or its counts are
+                not its texts' counts under the tokenizer.
         """
+        if not isinstance(data, (str, bytes)):
+            raise StateError(
+                f"data must be the JSON text to_json returned, got "
+                f"{type(data).__name__}: {data!r:.80}"
+            )
         try:
-            state = json.loads(data)
-            if not isinstance(state, dict) or state.get("format") != _STATE_FORMAT:
-                raise StateError(f"not a {_STATE_FORMAT} state")
+            state = _state.WindowState.model_validate_json(data)
+        except pydantic.ValidationError as exc:
+            raise StateError(
+                f"not a {_state.STATE_FORMAT} state: {_first_error(exc)}"
+            ) from None
+        try:
             if policy is None:
-                saved = state["policy"]
-                if saved is None:
+                if state.policy is None:
                     raise StateError(
                         "the saved policy has no to_dict; pass policy=... to from_json"
                     )
-                policy = policy_from_dict(saved)
+                policy = policy_from_dict(state.policy)
             window = cls(
-                state["budget"],
+                state.budget,
                 policy=policy,
-                chunk_tokens=state["chunk_tokens"],
-                tokenizer=tokenizer if tokenizer is not None else state["tokenizer"],
-                reserve_tokens=state["reserve_tokens"],
-                protect_recent_turns=state["protect_recent_turns"],
+                chunk_tokens=state.chunk_tokens,
+                tokenizer=tokenizer if tokenizer is not None else state.tokenizer,
+                reserve_tokens=state.reserve_tokens,
+                protect_recent_turns=state.protect_recent_turns,
+                max_update_tokens=state.max_update_tokens,
+                max_update_tokens_by_role=dict(state.max_update_tokens_by_role),
             )
-            window._next_index = check_int("next_index", state["next_index"], 0)
-            for raw in state["units"]:
-                chunks = tuple(Chunk.from_dict(c) for c in raw)
-                if not chunks:
-                    raise StateError("a saved unit has no chunks")
-                window._attach(_Unit(chunks, window._cost(chunks)), window._main.tail)
-            open_group = state["open_group"]
-            if open_group is not None:
-                window._open = list(window._main)[open_group]
-            window._archive = [
-                Eviction(Chunk.from_dict(e["chunk"]), Reason(e["reason"]))
-                for e in state["archive"]
-            ]
+            if window._tokenizer.name != state.tokenizer:
+                raise StateError(
+                    f"the state was saved with tokenizer {state.tokenizer!r:.40}, "
+                    f"not {window._tokenizer.name!r:.40}; load it with that one"
+                )
+            window._next_index = state.next_index
+            window._recent.extend(state.recent)
+            for saved in state.units:
+                chunks = tuple(Chunk.from_dict(c) for c in saved.chunks)
+                for chunk in chunks:
+                    actual = window._count(chunk.text)
+                    if actual != chunk.tokens:
+                        raise StateError(
+                            f"chunk {chunk.id} says tokens={chunk.tokens} but its "
+                            f"text is {actual} tokens under "
+                            f"{window._tokenizer.name}; the state was edited or "
+                            f"saved with another tokenizer"
+                        )
+                unit = _Unit(chunks, window._cost(chunks))
+                unit.masked = saved.masked
+                window._attach(unit, window._main.tail)
+                if unit.masked and unit in window._fresh:
+                    for lst in (window._fresh, *window._fresh_lists(unit)):
+                        lst.remove(unit)
+            if state.open_group is not None:
+                window._open = list(window._main)[state.open_group]
+            for entry in state.archive:
+                chunk = Chunk.from_dict(entry.chunk)
+                window._archive.append(Eviction(chunk, Reason(entry.reason)))
+                if chunk.meta.marks is None:
+                    parts = window._archived.setdefault(chunk.source, {})
+                    parts.setdefault(chunk.part, chunk)
         except StateError:
             raise
         except (CtxChunkError, ValueError, TypeError, KeyError, IndexError) as exc:
@@ -928,6 +1242,9 @@ class ContextWindow:
     def _evictable(self, unit: _Unit) -> bool:
         if unit.pinned or unit is self._target:
             return False
+        op = self._op
+        if op is not None and unit in op.units:
+            return False
         return not (unit.kind is Kind.TURN and unit.source in self._protected)
 
     def _turn_units(self, item: str) -> list[_Unit]:
@@ -938,6 +1255,12 @@ class ContextWindow:
             for u in self._by_source.get(source, ())
             if u.kind is Kind.TURN and u.role is Role.ASSISTANT
         ]
+        if units and any(u.pinned for u in units):
+            raise InvalidArgumentError(
+                f"item={item!r:.80} is a pinned assistant turn; pins are never cut "
+                f"(remove() it and add what was heard instead)"
+            )
+        units.sort(key=lambda u: u.chunks[0].part)
         if not units:
             raise UnknownItemError(
                 f"item={item!r:.80} is not an assistant turn in the window; pass the "
@@ -1034,10 +1357,72 @@ class ContextWindow:
             self._next_index += advance
             if close_group:
                 self._open = None
-            for chunk in chunks:
-                self._admit(op, chunk)
+            index = 0
+            while index < len(chunks):
+                chunk = chunks[index]
+                key = _update_key(chunk)
+                if key != op.key:
+                    self._begin_update(op, chunk, key)
+                # Until its last chunk, an update keeps room for the marker it
+                # leaves if the cap stops it, so the marker never evicts past it.
+                more = any(_update_key(c) == key for c in chunks[index + 1 :])
+                reserve = self._marker_room(chunk) if more else 0
+                if key not in op.capped and self._admit(op, chunk, reserve=reserve):
+                    index += 1
+                    continue
+                # The update has taken all it may: the rest of it goes to the
+                # archive now, and a marker names it.
+                rest = [chunk]
+                index += 1
+                while index < len(chunks) and _update_key(chunks[index]) == key:
+                    rest.append(chunks[index])
+                    index += 1
+                self._cap_update(op, key, rest)
 
         return self._transaction(apply)
+
+    def _begin_update(self, op: _Op, chunk: Chunk, key: str) -> None:
+        # The parts of one update may come back to back or interleaved (the calls
+        # of a parallel group, then their results): each update keeps its own
+        # tally and its own units.
+        if op.key is not None:
+            op.taken[op.key] = op.loss - op.key_loss
+        op.key = key
+        op.key_loss = op.loss - op.taken.get(key, 0)
+        op.units = op.units_by_key.setdefault(key, set())
+        cap = self._caps.get(chunk.role)
+        if cap is None:
+            cap = self._default_cap
+            if self._auto_cap:
+                # Never more than a quarter of the history there is to lose.
+                pinned = sum(unit.tokens for unit in self._pins)
+                history = self._tokens - self._fmt.reply_priming - pinned
+                cap = max(self._chunk_tokens, min(cap, history // HISTORY_SHARE))
+        op.cap = cap
+        if chunk.kind is Kind.TURN and not chunk.pinned and key not in op.taken:
+            recent = self._recent
+            old = tuple(recent)
+            recent.append(chunk.source)
+
+            def undo() -> None:
+                recent.clear()
+                recent.extend(old)
+
+            op.undo.append(undo)
+
+    def _cap_update(self, op: _Op, key: str, rest: list[Chunk]) -> None:
+        op.capped.add(key)
+        for chunk in rest:
+            if chunk.kind is Kind.TOOL_CALL and chunk.meta.call_id is not None:
+                self._set_open(None)
+            self._archive_add(op, chunk, Reason.OVERSIZE)
+        sources = dict.fromkeys(c.source for c in rest if c.kind is not Kind.TOOL_CALL)
+        for source in sources:
+            first = next(c for c in rest if c.source == source)
+            marker = self._marker(first, standalone=self._place(first) is None)
+            if marker.id in self._by_id:
+                continue  # the same marker already names these parts
+            self._admit(op, marker)
 
     def _place(self, chunk: Chunk) -> _Unit | None:
         if chunk.kind is Kind.TOOL_CALL:
@@ -1052,24 +1437,27 @@ class ContextWindow:
         return None
 
     def _protect_for(self, chunk: Chunk) -> set[str]:
-        wanted = self._protect
-        out: set[str] = set()
-        if wanted == 0:
-            return out
+        if self._protect == 0:
+            return set()
+        out = set(list(self._recent)[-self._protect :])
         if chunk.kind is Kind.TURN and not chunk.pinned:
             out.add(chunk.source)
-        for unit in self._turns.reversed():
-            if len(out) >= wanted:
-                break
-            out.add(unit.source)
         return out
 
-    def _admit(self, op: _Op, chunk: Chunk) -> None:
+    def _marker_room(self, chunk: Chunk) -> int:
+        """A bound on what a marker for ``chunk``'s update costs in the window."""
+        marker = self._marker(chunk, standalone=True, extra=(chunk,))
+        # Part ranges and token counts may grow by a few digits.
+        return self._cost((marker,)) + 8
+
+    def _admit(self, op: _Op, chunk: Chunk, *, reserve: int = 0) -> bool:
+        """Admit ``chunk``, making room under the policy; False if it cannot fit.
+
+        When it cannot fit within what the update may still take, whatever was
+        evicted for it is put back first: nothing is lost for a chunk not admitted.
+        """
         if chunk.pinned and chunk.role is Role.SYSTEM:
             op.instructions = True
-        if chunk.source in op.oversized and not chunk.pinned:
-            self._archive_add(op, chunk, Reason.OVERSIZE)
-            return
         group = self._place(chunk)
         if group is None:
             needed = self._cost((chunk,))
@@ -1077,27 +1465,20 @@ class ContextWindow:
             needed = self._cost((*group.chunks, chunk)) - group.tokens
         self._protected = self._protect_for(chunk)
         self._target = group
-        # The policy is asked even when the chunk fits: it may act on a trigger.
-        for action in self._policy.make_room(self._view, needed):
-            self._apply(op, action)
+        mark = self._savepoint(op)
+        # The reserve is made room for when the cap allows, not required.
+        self._make_room(op, needed + reserve)
         if self._capacity - self._tokens < needed:
-            # The backstop: whatever the policy left undone, oldest first.
-            for unit in self._view.candidates():
-                if self._capacity - self._tokens >= needed:
-                    break
-                self._evict(op, unit, Reason.POLICY)
-        if self._capacity - self._tokens < needed:
+            self._rollback(op, mark)
             if chunk.pinned:
                 raise BudgetError(
                     f"cannot pin {chunk.tokens} more tokens: the window holds "
-                    f"{self._tokens} of {self._capacity} in pins and protected "
-                    f"turns; raise the budget or pin less"
+                    f"{self._tokens} of {self._capacity}, and what a pin may take "
+                    f"from the history is capped at max_update_tokens (pins and "
+                    f"protected turns never leave); raise the budget or the cap, or "
+                    f"pin less"
                 )
-            op.oversized.add(chunk.source)
-            self._archive_add(op, chunk, Reason.OVERSIZE)
-            if chunk.kind is Kind.TOOL_CALL:
-                self._set_open(None)
-            return
+            return False
         if group is None:
             tail = self._main.tail
             op.previous.append(self._last_item_id(tail))
@@ -1108,16 +1489,85 @@ class ContextWindow:
             unit = group
             self._set_chunks(group, (*group.chunks, chunk))
         op.added.append(chunk)
+        op.units.add(unit)
         has_results = any(c.kind is Kind.TOOL_RESULT for c in unit.chunks)
         self._set_open(
             unit if chunk.kind is Kind.TOOL_CALL and not has_results else None
         )
+        return True
 
-    def _apply(self, op: _Op, action: object) -> None:
-        if isinstance(action, Evict):
-            unit = self._live(action.unit, "Evict")
+    def _make_room(self, op: _Op, needed: int) -> None:
+        actions = iter(self._policy.make_room(self._view, needed))
+        try:
+            for action in actions:
+                if not self._apply(op, action):
+                    break
+        finally:
+            close = getattr(actions, "close", None)
+            if callable(close):
+                close()
+        # The backstop: whatever the policy left undone, oldest first.
+        for unit in self._view.candidates():
+            if self._capacity - self._tokens >= needed:
+                break
+            if not self._apply(op, Evict(unit)):
+                break
+
+    def _savepoint(self, op: _Op) -> _Mark:
+        return _Mark(
+            undo=len(op.undo),
+            added=len(op.added),
+            evicted=len(op.evicted),
+            replaced=len(op.replaced),
+            archive=len(self._archive),
+            loss=op.loss,
+        )
+
+    def _rollback(self, op: _Op, mark: _Mark) -> None:
+        for undo in reversed(op.undo[mark.undo :]):
+            undo()
+        del op.undo[mark.undo :]
+        del op.added[mark.added :]
+        del op.previous[mark.added :]
+        del op.evicted[mark.evicted :]
+        del op.replaced[mark.replaced :]
+        del self._archive[mark.archive :]
+        op.loss = mark.loss
+
+    def _may_take(self, op: _Op, loss: int, *, piece: bool = True) -> bool:
+        """Whether the update may lose ``loss`` more tokens of history.
+
+        One ``piece`` (a unit, a part) may always be the first thing an update
+        takes, however large; a summary or an edit must fit within the cap.
+        """
+        if op.cap is None or loss <= 0:
+            return True
+        taken = op.loss - op.key_loss
+        return (piece and taken == 0) or taken + loss <= op.cap
+
+    def _apply(self, op: _Op, action: object) -> bool:
+        """Apply one policy action; False when the update may take no more."""
+        if isinstance(action, (Evict, Mask)):
+            stub = isinstance(action, Mask)
+            target = action.unit
+            if isinstance(target, _Part):
+                if not target.live() or not self._evictable(target.group):
+                    raise PolicyError(
+                        f"{type(action).__name__} names a part that is not in the "
+                        f"window or may not be touched; offer only view.candidates()"
+                    )
+                return self._drop_result(op, target.group, target.chunk, stub=stub)
+            unit = self._live(target, type(action).__name__)
+            if unit.group:
+                exclude = action.exclude_tools if isinstance(action, Mask) else ()
+                return self._drop_group(op, unit, stub=stub, exclude=exclude)
+            if stub and unit.kind is Kind.DOCUMENT and not unit.is_marker():
+                return self._mask_document(op, unit)
+            if not self._may_take(op, _content_tokens(unit.chunks)):
+                return False
             self._evict(op, unit, Reason.POLICY)
-        elif isinstance(action, Replace):
+            return True
+        if isinstance(action, Replace):
             units = [self._live(u, "Replace") for u in action.units]
             if not units:
                 raise PolicyError("Replace needs at least one unit")
@@ -1130,16 +1580,22 @@ class ContextWindow:
             cost = self._cost((new,))
             if cost > sum(u.tokens for u in units):
                 raise PolicyError("a Replace must not make the window larger")
+            gone = [c for unit in units for c in unit.chunks]
+            if not self._may_take(op, _content_tokens(gone) - new.tokens, piece=False):
+                return False
             anchor = self._main.prv[units[0]]
-            gone: list[Chunk] = []
             for unit in units:
                 self._detach(unit)
                 for chunk in unit.chunks:
-                    gone.append(chunk)
                     self._archive_add(op, chunk, Reason.REPLACED, report=False)
             self._attach(_Unit((new,), cost), anchor)
-            op.replaced.append(Replacement(tuple(gone), new))
-        elif isinstance(action, Edit):
+            replacement = Replacement(tuple(gone), new)
+            op.replaced.append(replacement)
+            op.loss += max(0, _content_tokens(gone) - new.tokens)
+            return True
+        if isinstance(action, Edit):
+            if isinstance(action.unit, _Part):
+                raise PolicyError("Edit needs a whole unit; evict or mask a part")
             unit = self._live(action.unit, "Edit")
             new = self._new_chunk(action.new, "Edit")
             old = action.old
@@ -1157,18 +1613,259 @@ class ContextWindow:
                 del chunks[index]
             if self._cost(chunks) > unit.tokens:
                 raise PolicyError("an Edit must not make the window larger")
+            lost = max(0, _content_tokens(old) - new.tokens)
+            if not self._may_take(op, lost, piece=False):
+                return False
             self._set_chunks(unit, tuple(chunks))
-            if unit in self._fresh:
-                for lst in (self._fresh, *self._fresh_lists(unit)):
-                    prior = lst.remove(unit)
-                    op.undo.append(functools.partial(lst.insert_after, unit, prior))
+            self._retire(op, unit)
             for chunk in old:
                 self._archive_add(op, chunk, Reason.REPLACED, report=False)
             op.replaced.append(Replacement(tuple(old), new))
+            op.loss += lost
+            return True
+        raise PolicyError(
+            f"a policy yielded {action!r:.80}; yield Evict, Mask, Replace or Edit"
+        )
+
+    def _retire(self, op: _Op, unit: _Unit) -> None:
+        """Take an edited or masked group out of the unedited lists (once)."""
+        if unit.masked:
+            return
+        unit.masked = True
+        undo: list[Callable[[], None]] = [lambda: setattr(unit, "masked", False)]
+        if unit in self._fresh:
+            for lst in (self._fresh, *self._fresh_lists(unit)):
+                prior = lst.remove(unit)
+                undo.append(functools.partial(lst.insert_after, unit, prior))
+        op.undo.extend(reversed(undo))
+
+    def _drop_group(
+        self, op: _Op, unit: _Unit, *, stub: bool, exclude: Collection[str]
+    ) -> bool:
+        """Evict or mask a tool group's results part by part, each under the cap."""
+        results = [c for c in unit.results() if c.meta.tool_name not in exclude]
+        if stub and self._mask_gain(unit, frozenset(exclude)) <= 0:
+            self._retire(op, unit)
+            return True
+        if stub:
+            self._retire(op, unit)
+        elif not unit.results():
+            # Only calls (and markers) are left: they leave together.
+            if not self._may_take(op, _content_tokens(unit.chunks)):
+                return False
+            self._evict(op, unit, Reason.POLICY)
+            return True
+        for chunk in results:
+            if unit not in self._main:
+                break
+            if not self._drop_result(op, unit, chunk, stub=stub):
+                return False
+        return True
+
+    def _drop_result(self, op: _Op, group: _Unit, chunk: Chunk, *, stub: bool) -> bool:
+        """Take one result part out of its group, leaving a marker that names it.
+
+        Without ``stub``, the call (with its marker) leaves with its last part.
+        """
+        call_id = chunk.meta.call_id
+        chunks = list(group.chunks)
+        position = next(i for i, c in enumerate(chunks) if c is chunk)
+        del chunks[position]
+        of_call = [c for c in chunks if c.meta.call_id == call_id]
+        last = not any(
+            c.kind is Kind.TOOL_RESULT and c.meta.marks is None for c in of_call
+        )
+        leaving = of_call if last and not stub else []
+        if not self._may_take(op, chunk.tokens + _content_tokens(leaving)):
+            return False
+        if leaving:
+            self._archive_add(op, chunk, Reason.POLICY)
+            for other in leaving:
+                self._archive_add(op, other, Reason.POLICY)
+            kept = [c for c in chunks if c.meta.call_id != call_id]
+            if kept:
+                self._set_chunks(group, tuple(kept))
+            else:
+                self._detach(group)
+            return True
+        self._archive_add(op, chunk, Reason.MASKED)
+        old = next((c for c in of_call if c.meta.marks is not None), None)
+        marker = self._marker(chunk, standalone=False)
+        if old is not None and old.id == marker.id:
+            self._set_chunks(group, tuple(chunks))
+            return True
+        if old is not None:
+            at = next(i for i, c in enumerate(chunks) if c is old)
+            chunks[at] = marker
+            self._archive_add(op, old, Reason.REPLACED)
         else:
-            raise PolicyError(
-                f"a policy yielded {action!r:.80}; yield Evict, Replace or Edit"
+            firsts = [
+                i
+                for i, c in enumerate(chunks)
+                if c.kind is Kind.TOOL_RESULT and c.meta.call_id == call_id
+            ]
+            chunks.insert(min([position, *firsts]), marker)
+        self._set_chunks(group, tuple(chunks))
+        at = next(i for i, c in enumerate(group.chunks) if c is marker)
+        self._report_marker(op, group, at)
+        return True
+
+    def _mask_document(self, op: _Op, unit: _Unit) -> bool:
+        """Replace a document part by a marker (one per run of masked parts)."""
+        chunk = unit.chunks[0]
+        if not self._may_take(op, chunk.tokens):
+            return False
+        neighbour = None
+        for near in (self._main.prv[unit], self._main.nxt[unit]):
+            if (
+                near is not None
+                and near.is_marker()
+                and near.chunks[0].meta.marks == chunk.source
+                and self._evictable(near)
+            ):
+                neighbour = near
+                break
+        marker = self._marker(chunk, standalone=True, extra=(chunk,))
+        cost = self._cost((marker,))
+        before = unit.tokens + (neighbour.tokens if neighbour is not None else 0)
+        if cost >= before:
+            self._retire(op, unit)
+            return True
+        self._archive_add(op, chunk, Reason.MASKED)
+        if neighbour is None:
+            self._set_chunks(unit, (marker,))
+            self._retire(op, unit)
+            target = unit
+        else:
+            self._detach(unit)
+            if neighbour.chunks[0].id == marker.id:
+                return True
+            self._archive_add(op, neighbour.chunks[0], Reason.REPLACED)
+            self._set_chunks(neighbour, (marker,))
+            target = neighbour
+        self._report_marker(op, target, 0)
+        return True
+
+    def _report_marker(self, op: _Op, unit: _Unit, at: int) -> None:
+        marker = unit.chunks[at]
+        previous = None
+        for chunk in reversed(unit.chunks[:at]):
+            if is_session_item(chunk):
+                previous = chunk.id
+                break
+        if previous is None:
+            previous = self._last_item_id(self._main.prv[unit])
+        op.added.append(marker)
+        op.previous.append(previous)
+
+    def _marker(
+        self, chunk: Chunk, *, standalone: bool, extra: Sequence[Chunk] = ()
+    ) -> Chunk:
+        """The marker naming the archived parts of ``chunk``'s source.
+
+        A marker answering a call stays a ``tool_result`` of that call; any other
+        is a standalone ``document`` chunk, rendered as a ``read_document`` call.
+        """
+        source = chunk.source
+        archived = dict(self._archived.get(source, {}))
+        for other in extra:
+            archived.setdefault(other.part, other)
+        parts = sorted(archived)
+        tokens = sum(c.tokens for c in archived.values())
+        total = chunk.parts
+        if chunk.kind is Kind.TOOL_RESULT:
+            what = f"result of {chunk.meta.tool_name or 'the tool'}"
+        elif chunk.kind is Kind.TURN:
+            what = f"{chunk.role.value} turn {source}"
+        else:
+            what = chunk.meta.title or chunk.meta.url or f"document {source}"
+            what = what[:80]
+        if len(parts) >= total:
+            span = "all of it" if total == 1 else f"all {total} parts"
+        else:
+            span = f"part{'s' if len(parts) > 1 else ''} {_ranges(parts)} of {total}"
+        args = json.dumps({"source": source, "part": parts[0]}, ensure_ascii=False)
+        end = "" if standalone else "\n"
+        # The longest form that fits in a chunk: markers obey the chunk bound too.
+        forms = (
+            f"[Archived: {what}, {span}, {tokens:,} tokens. Read it back with "
+            f"{_openai_chat.DOCUMENT_TOOL} {args}.]{end}",
+            f"[Archived {tokens:,} tokens: {_openai_chat.DOCUMENT_TOOL} {args}]{end}",
+            f"[archived]{end}",
+        )
+        text = forms[-1]
+        for form in forms:
+            if self._count(form) <= self._chunk_tokens:
+                text = form
+                break
+        if standalone or chunk.kind is not Kind.TOOL_RESULT:
+            kind = Kind.DOCUMENT if chunk.kind is not Kind.TOOL_RESULT else chunk.kind
+            meta = ChunkMeta(
+                url=chunk.meta.url,
+                title=chunk.meta.title,
+                tool_name=chunk.meta.tool_name if kind is Kind.TOOL_RESULT else None,
+                marks=source,
             )
+        else:
+            kind = Kind.TOOL_RESULT
+            meta = attrs.evolve(chunk.meta, marks=source)
+        return Chunk.create(
+            text,
+            role=Role.TOOL,
+            kind=kind,
+            source=source,
+            part=min(parts[0], total - 1),
+            parts=total,
+            meta=meta,
+            tokens=self._count(text),
+        )
+
+    def _part_gain(self, group: _Unit, chunk: Chunk) -> int:
+        """What evicting ``chunk`` alone from ``group`` frees (may be negative)."""
+        chunks = [c for c in group.chunks if c is not chunk]
+        call_id = chunk.meta.call_id
+        marker = self._marker(chunk, standalone=False, extra=(chunk,))
+        old = next(
+            (
+                i
+                for i, c in enumerate(chunks)
+                if c.meta.marks and c.meta.call_id == call_id
+            ),
+            None,
+        )
+        if old is None:
+            chunks.append(marker)
+        else:
+            chunks[old] = marker
+        return group.tokens - self._cost(chunks)
+
+    def _mask_gain(self, unit: object, exclude: frozenset[str]) -> int:
+        if isinstance(unit, _Part):
+            return max(0, unit.tokens) if unit.live() else 0
+        if not isinstance(unit, _Unit) or unit not in self._main or unit.masked:
+            return 0
+        if unit.group:
+            chunks = [
+                c
+                for c in unit.chunks
+                if not (c.kind is Kind.TOOL_RESULT and c.meta.tool_name not in exclude)
+            ]
+            by_call: dict[str | None, list[Chunk]] = {}
+            for chunk in unit.results():
+                if chunk.meta.tool_name not in exclude:
+                    by_call.setdefault(chunk.meta.call_id, []).append(chunk)
+            if not by_call:
+                return 0
+            chunks.extend(
+                self._marker(parts[0], standalone=False, extra=parts)
+                for parts in by_call.values()
+            )
+            return max(0, unit.tokens - self._cost(chunks))
+        if unit.kind is Kind.DOCUMENT and not unit.is_marker():
+            chunk = unit.chunks[0]
+            marker = self._marker(chunk, standalone=True, extra=(chunk,))
+            return max(0, unit.tokens - self._cost((marker,)))
+        return 0
 
     def _live(self, unit: object, what: str) -> _Unit:
         if not isinstance(unit, _Unit) or unit not in self._main:
@@ -1203,6 +1900,19 @@ class ContextWindow:
         self._archive.append(eviction)
         if report:
             op.evicted.append(eviction)
+            if reason is not Reason.OVERSIZE and chunk.meta.marks is None:
+                op.loss += chunk.tokens
+        if chunk.meta.marks is None:
+            parts = self._archived.setdefault(chunk.source, {})
+            if chunk.part not in parts:
+                parts[chunk.part] = chunk
+
+                def undo() -> None:
+                    del parts[chunk.part]
+                    if not parts:
+                        self._archived.pop(chunk.source, None)
+
+                op.undo.append(undo)
 
     def _set_open(self, unit: _Unit | None) -> None:
         self._open = unit
@@ -1213,6 +1923,8 @@ class ContextWindow:
             lists.append(self._groups)
         if unit.kind is Kind.TURN and not unit.pinned:
             lists.append(self._turns)
+        if unit.pinned:
+            lists.append(self._pins)
         return lists
 
     def _attach(self, unit: _Unit, after: _Unit | None) -> None:
@@ -1344,6 +2056,42 @@ class ContextWindow:
                     del self._calls[call_id]
 
 
+def _check_cap(name: str, value: object, chunk_tokens: int) -> int:
+    cap = check_int(name, value, 1)
+    if cap < chunk_tokens:
+        raise BudgetError(
+            f"{name}={cap} is below chunk_tokens={chunk_tokens}: an update could not "
+            f"even make room for one chunk; raise it or lower chunk_tokens"
+        )
+    return cap
+
+
+def _update_key(chunk: Chunk) -> str:
+    """The update a chunk belongs to: its turn or document, or its tool call."""
+    if chunk.kind in (Kind.TOOL_CALL, Kind.TOOL_RESULT) and chunk.meta.call_id:
+        return "call:" + chunk.meta.call_id
+    return chunk.source
+
+
+def _content_tokens(chunks: Iterable[Chunk]) -> int:
+    """Tokens of history in ``chunks``: markers are bookkeeping, not history."""
+    return sum(c.tokens for c in chunks if c.meta.marks is None)
+
+
+def _ranges(parts: Sequence[int]) -> str:
+    """``[0, 1, 2, 4]`` as ``"1-3, 5"`` (parts counted from 1)."""
+    out: list[str] = []
+    start = prev = parts[0]
+    for part in [*parts[1:], None]:
+        if part is not None and part == prev + 1:
+            prev = part
+            continue
+        out.append(f"{start + 1}" if start == prev else f"{start + 1}-{prev + 1}")
+        if part is not None:
+            start = prev = part
+    return ", ".join(out)
+
+
 def _seq_of(unit: _Unit) -> int:
     return unit.seq
 
@@ -1389,6 +2137,12 @@ def _word_timing(
             f"words[{index}] end_ms={end_ms!r:.40} must be an int of at least 0"
         )
     return text, end_ms
+
+
+def _first_error(exc: pydantic.ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"]) or "the top level"
+    return f"{where}: {error['msg']}"
 
 
 def _require(condition: bool, what: str) -> None:

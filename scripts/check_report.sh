@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Render the simulation report of examples/sessions/*.jsonl in headless Chromium:
-# save a PNG screenshot to look at, and check the browser's DOM has every table and chart.
+# save a PNG screenshot to look at, and check the browser's DOM has every table and chart
+# (per session: the comparison and the losses tables, four SVG charts).
 #
 # Usage: scripts/check_report.sh [OUT_DIR]   (default: a new temporary directory)
 # Needs: ctxchunk installed (the project's venv active) and Debian's chromium
@@ -22,7 +23,7 @@ trap 'rm -rf "$profile"' EXIT
 
 sessions=(examples/sessions/*.jsonl)
 ctxchunk simulate "${sessions[@]}" --budget 16000 \
-    --policy baseline --policy drop-oldest --policy retention:0.8 \
+    --policy baseline --policy recommended --policy summarize \
     --policy clear-tool-results:3+role-priority \
     --report "$out/report.html" >/dev/null 2>"$out/simulate.log" ||
     { cat "$out/simulate.log" >&2; exit 1; }
@@ -44,9 +45,9 @@ rows=$(grep -o '<tr>' "$out/dom.html" | wc -l)
 png=$(stat -c %s "$out/report.png")
 echo "sessions $n: tables $tables, table rows $rows, svg charts $svgs, screenshot $png bytes"
 status=0
-[ "$tables" -eq "$n" ] || { echo "expected $n tables" >&2; status=1; }
+[ "$tables" -eq $((2 * n)) ] || { echo "expected $((2 * n)) tables (comparison + losses per session)" >&2; status=1; }
 [ "$svgs" -eq $((4 * n)) ] || { echo "expected $((4 * n)) svg charts" >&2; status=1; }
-[ "$rows" -eq $((5 * n)) ] || { echo "expected $((5 * n)) table rows (header + 4 policies each)" >&2; status=1; }
+[ "$rows" -eq $((10 * n)) ] || { echo "expected $((10 * n)) table rows (header + 4 policies, two tables each)" >&2; status=1; }
 [ "$png" -gt 50000 ] || { echo "screenshot suspiciously small" >&2; status=1; }
 echo "screenshot: $out/report.png"
 echo "DOM dump:   $out/dom.html"

@@ -631,6 +631,38 @@ class TestToolDefinitions:
                 "tools[0]['function']['parameters']['properties']['a'] holds a value "
                 "that is not JSON",
             ),
+            (
+                [
+                    function_tool(
+                        {
+                            "name": "f",
+                            "parameters": {
+                                "properties": {"a": {"default": float("nan")}}
+                            },
+                        }
+                    )
+                ],
+                InvalidArgumentError,
+                "tools[0]['function']['parameters']['properties']['a'] holds a value "
+                "that JSON cannot represent",
+            ),
+            (
+                [
+                    function_tool(
+                        {
+                            "name": "f",
+                            "parameters": {
+                                "properties": {
+                                    "a": {"type": "number", "enum": [float("inf")]}
+                                }
+                            },
+                        }
+                    )
+                ],
+                InvalidArgumentError,
+                "tools[0]['function']['parameters']['properties']['a']['enum'] holds "
+                "a value that JSON cannot represent",
+            ),
         ],
     )
     def test_malformed_tools_raise(
@@ -643,6 +675,12 @@ class TestToolDefinitions:
 
 
 class TestBadMessages:
+    @pytest.mark.parametrize("model", [None, 4, ["gpt-4o"], b"gpt-4o"])
+    def test_model_must_be_a_str(self, model: Any) -> None:
+        """A model that is not a str is an InvalidTypeError naming model."""
+        with pytest.raises(InvalidTypeError, match=r"^model must be a str"):
+            count_messages([user("hi")], model=model)
+
     @pytest.mark.parametrize(
         ("messages", "hint"),
         [

@@ -9,7 +9,7 @@ import sys
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ctxchunk.chunk import (
@@ -21,7 +21,7 @@ from ctxchunk.chunk import (
     chunk_json_schema,
     make_chunk_id,
 )
-from ctxchunk.exceptions import ChunkError, InvalidTypeError, RoleError
+from ctxchunk.exceptions import ChunkError, EncodingError, InvalidTypeError, RoleError
 from ctxchunk.roles import Kind, Role
 from ctxchunk.tokens import get_tokenizer
 from tests.strategies import chunk_metas, chunks
@@ -81,10 +81,29 @@ class TestMakeChunkId:
         st.tuples(st.text(max_size=8), st.integers(0, 3), st.text(max_size=8)),
     )
     def test_distinct_inputs_distinct_ids(self, a, b):
-        """Different (source, part, text) triples get different ids; fields are
-        length-prefixed, so ("a", 0, "bc") and ("ab", 0, "c") differ."""
+        """Different (source, part, text) triples get different ids."""
         if a != b:
             assert make_chunk_id(*a) != make_chunk_id(*b)
+
+    @given(st.text("a1", max_size=4), st.integers(0, 11), st.text("a1", max_size=4))
+    @example("a", 1, "0b")
+    @example("a1", 0, "x")
+    def test_fields_run_together_distinct_ids(self, source, part, text):
+        """Every other triple whose fields spell the same characters run together,
+        such as ("a1", 0, "x") and ("a", 10, "x"), gets a different id: each field
+        is length-prefixed before it is hashed."""
+        joined = source + str(part) + text
+        others = [
+            (joined[:i], int(joined[i:j]), joined[j:])
+            for i in range(len(joined))
+            for j in range(i + 1, len(joined) + 1)
+            if joined[i:j].isdigit() and str(int(joined[i:j])) == joined[i:j]
+        ]
+        assert (source, part, text) in others
+        chunk_id = make_chunk_id(source, part, text)
+        for other in others:
+            if other != (source, part, text):
+                assert make_chunk_id(*other) != chunk_id, other
 
     def test_field_boundaries_matter(self):
         """Moving characters between source and text changes the id."""
@@ -113,7 +132,7 @@ class TestChunkMeta:
         assert meta.headings == ("Guide", "Install")
         hash(meta)
 
-    @pytest.mark.parametrize("headings", ["Guide", b"Guide", 3, ["ok", 4]])
+    @pytest.mark.parametrize("headings", ["Guide", b"Guide", 3, ["ok", 4], {"a": 1}])
     def test_bad_headings(self, headings):
         """A single string or non-string items are rejected, with the fix."""
         with pytest.raises(InvalidTypeError, match="headings"):
@@ -140,6 +159,29 @@ class TestChunkMeta:
         with pytest.raises(InvalidTypeError, match=field):
             ChunkMeta(**{field: 1})
 
+    @pytest.mark.parametrize(
+        "field", ["url", "title", "speaker", "tool_name", "call_id", "marks"]
+    )
+    @pytest.mark.parametrize("value", ["\ud800", "ok \udfff", "\ud83d\ude00"])
+    def test_lone_surrogates_are_rejected(self, field, value):
+        """Metadata is never tokenized, so a lone surrogate, which no UTF-8 JSON can
+        hold, is refused when the meta is built, naming the field and the offset."""
+        offset = 3 if value.startswith("ok") else 0
+        with pytest.raises(
+            ChunkError, match=rf"^{field}=.* lone surrogate .* {offset},"
+        ):
+            ChunkMeta(**{field: value})
+
+    def test_lone_surrogate_in_a_heading(self):
+        """A heading is metadata too."""
+        with pytest.raises(ChunkError, match=r"headings\[1\]=.* lone surrogate"):
+            ChunkMeta(headings=["ok", "b\udc00"])
+
+    @given(chunk_metas())
+    def test_meta_is_always_writable_json(self, meta):
+        """Every valid meta's JSON form encodes as UTF-8."""
+        json.dumps(meta.to_dict(), ensure_ascii=False).encode("utf-8")
+
     @given(chunk_metas())
     def test_to_dict_leaves_out_defaults(self, meta):
         """to_dict holds exactly the fields that differ from their defaults."""
@@ -156,6 +198,18 @@ class TestChunkMeta:
 
 
 class TestChunkInvariants:
+    def test_source_with_a_lone_surrogate(self):
+        """The source is metadata (never tokenized): a lone surrogate is refused."""
+        with pytest.raises(ChunkError, match=r"^source=.* lone surrogate"):
+            _chunk(source="turn-\ud800")
+        with pytest.raises(ChunkError, match=r"source=.* lone surrogate"):
+            Chunk.create("Hi", role="user", kind="turn", source="\udc80")
+
+    def test_text_with_a_lone_surrogate_is_reported_when_counted(self):
+        """Text is content: counting it raises EncodingError with the offset."""
+        with pytest.raises(EncodingError, match="offset 3"):
+            Chunk.create("ok \ud800", role="user", kind="turn", source="t")
+
     def test_valid(self):
         """A chunk with coherent fields is built; role and kind strings convert."""
         chunk = _chunk(role="user", kind="turn")
@@ -348,6 +402,15 @@ class TestJson:
         data = _chunk().to_dict() | change
         with pytest.raises(ChunkError, match=match):
             Chunk.from_dict(data)
+
+    def test_from_json_rejects_escaped_lone_surrogates_in_meta(self):
+        """JSON may spell a lone surrogate as an escape; reading it back is refused,
+        so a chunk read from JSON can always be written again."""
+        data = json.loads(_chunk().to_json())
+        data["meta"] = {"speaker": "Ana"}
+        text = json.dumps(data).replace("Ana", "\\ud800")
+        with pytest.raises(ChunkError, match=r"speaker=.* lone surrogate"):
+            Chunk.from_json(text)
 
     def test_from_dict_checks_invariants(self):
         """Invariants spanning fields are checked too (role/kind, part < parts)."""

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from ctxchunk import __version__
-from ctxchunk.cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, main
+from ctxchunk.cli import (
+    DEFAULT_POLICIES,
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_USAGE,
+    main,
+    parse_policy,
+)
 from ctxchunk.tokens import get_tokenizer
 
 PROSE = (
@@ -120,14 +127,98 @@ def _small_session(tmp_path: Path) -> Path:
     return path
 
 
+def _probe_session(tmp_path: Path) -> Path:
+    """The short session of :func:`_small_session`, with two fact probes."""
+    path = _small_session(tmp_path)
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1].replace('"role"', '"id": "t0", "role"', 1)
+    probes = [
+        {"type": "probe", "t_ms": 20_000, "needle": "Turn 0:", "introduced": "t0"},
+        {"type": "probe", "t_ms": 20_001, "needle": "Turn 11:", "introduced": 23},
+    ]
+    lines += [json.dumps(probe) for probe in probes]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _table_rows(out: str) -> list[str]:
+    """The policy rows of the comparison tables in ``out``."""
+    lines = out.splitlines()
+    rows = []
+    for index, line in enumerate(lines):
+        if line.startswith("---"):
+            for row in lines[index + 1 :]:
+                if row.startswith(("cliff:", "recall:", "rt events:")) or not row:
+                    break
+                rows.append(row)
+    return rows
+
+
 class TestSimulate:
     def test_prints_a_comparison_per_session(self, tmp_path, capsys):
-        """The default output is one comparison table with a row per policy."""
+        """The default output is one comparison table with a row per policy, the
+        baseline first and the recommended policy right after it."""
         path = _small_session(tmp_path)
         assert main(["simulate", str(path), "--budget", "300"]) == EXIT_OK
         out = capsys.readouterr().out
-        for name in ("baseline", "drop-oldest", "retention:0.8", "role-priority"):
-            assert f"\n{name} " in out
+        rows = [line.split()[0] for line in _table_rows(out)]
+        assert rows == list(DEFAULT_POLICIES)
+        assert rows[:2] == ["baseline", "recommended"]
+
+    def test_table_has_recall_and_recoverable_columns(self, tmp_path, capsys):
+        """The table shows recall and recoverable recall as found/probes, matching
+        the JSON summary, and its footnote explains both."""
+        path = _probe_session(tmp_path)
+        argv = ["simulate", str(path), "--budget", "300", "--policy", "drop-oldest"]
+        assert main([*argv, "--json", "-"]) == EXIT_OK
+        (policy,) = json.loads(capsys.readouterr().out)["sessions"][0]["policies"]
+        assert main(argv) == EXIT_OK
+        out = capsys.readouterr().out
+        header = next(line for line in out.splitlines() if line.startswith("policy"))
+        assert header.split()[:5] == ["policy", "cliff", "cliff%", "recall", "recov"]
+        (row,) = _table_rows(out)
+        recall, recoverable = row.split()[3:5]
+        # In the JSON "probes" is the list of outcomes (the table's count is its
+        # length).
+        assert len(policy["probes"]) == 2
+        assert recall == f"{policy['probes_found']}/2"
+        assert recoverable == f"{policy['probes_recoverable']}/2"
+        assert "recov: in the window or readable back through a marker" in out
+
+    def test_recommended_spec(self):
+        """`recommended` names the exported default policy."""
+        from ctxchunk.policies import Recommended
+
+        policy = parse_policy("recommended")
+        assert isinstance(policy, Recommended)
+        assert policy == Recommended()
+
+    def test_small_budget_gets_a_quarter_for_chunks(self, tmp_path, capsys):
+        """Below 8,000 tokens of budget the default chunk is a quarter of it."""
+        path = _small_session(tmp_path)
+        argv = ["simulate", str(path), "--budget", "300", "--policy", "drop-oldest"]
+        assert main(argv) == EXIT_OK
+        assert "chunks of at most 75 tokens" in capsys.readouterr().out
+
+    @pytest.mark.parametrize("chunk", ["300", "301"])
+    def test_chunk_tokens_not_below_budget_is_usage_error(
+        self, tmp_path, capsys, chunk
+    ):
+        """--chunk-tokens at or above --budget exits 2 and says what to do."""
+        path = _small_session(tmp_path)
+        argv = ["simulate", str(path), "--budget", "300", "--chunk-tokens", chunk]
+        assert main(argv) == EXIT_USAGE
+        err = capsys.readouterr().err
+        assert f"--chunk-tokens {chunk} must be below --budget 300" in err
+        assert "leave --chunk-tokens out for 75" in err
+
+    def test_chunk_tokens_the_window_rejects_is_usage_error(self, tmp_path, capsys):
+        """A chunk size below the budget that the window still rejects exits 2 with
+        the window's reason."""
+        path = _small_session(tmp_path)
+        argv = ["simulate", str(path), "--budget", "300", "--chunk-tokens", "299"]
+        assert main(argv) == EXIT_USAGE
+        assert "--budget 300 with --chunk-tokens 299: " in capsys.readouterr().err
 
     def test_json_and_report_files(self, tmp_path, capsys):
         """--json writes every series; --report writes a self-contained HTML page."""

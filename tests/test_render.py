@@ -146,6 +146,19 @@ class TestResponsesInput:
         with pytest.raises(InvalidTypeError):
             to_responses_input("hello")  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize("render", [to_responses_input, to_anthropic])
+    @pytest.mark.parametrize("value", [None, 3, {"chunks": []}, {}, b"x"])
+    def test_not_a_window(self, render, value):
+        """None, numbers, dicts and bytes are neither a window nor chunks."""
+        with pytest.raises(InvalidTypeError, match="expected a window"):
+            render(value)
+
+    @pytest.mark.parametrize("value", [None, [PIN], "x", _Window([PIN])])
+    def test_openai_chat_needs_a_window(self, value):
+        """to_openai_chat renders a window's units; anything else is a type error."""
+        with pytest.raises(InvalidTypeError, match="render_units"):
+            to_openai_chat(value)
+
     def test_parallel_calls_keep_all_results(self):
         """Two calls of one turn render as two calls, then both results."""
         a = _c("{}", "tool", "tool_call", "t.call-0", tool_name="a", call_id="ca")
@@ -305,6 +318,18 @@ class TestAnthropic:
         assert messages[1]["content"][0]["input"] == {"arguments": "not json"}
         assert messages[2]["content"][0] == {"type": "tool_result", "tool_use_id": "c1"}
 
+    @pytest.mark.parametrize("arguments", ['{"x": NaN}', '{"x": -Infinity}'])
+    def test_nan_arguments_stay_text(self, arguments):
+        """Arguments holding NaN or Infinity are not JSON: they are passed as text,
+        so the request is standard JSON."""
+        call = _c(arguments, "tool", "tool_call", "c", tool_name="f", call_id="c1")
+        result = _c("ok", "tool", "tool_result", "r", call_id="c1")
+        rendered = to_anthropic([call, result])
+        assert rendered["messages"][1]["content"][0]["input"] == {
+            "arguments": arguments
+        }
+        json.dumps(rendered, allow_nan=False)
+
     def test_instructions_only(self):
         """A window of instructions only has no messages."""
         assert to_anthropic([PIN]) == {"system": PIN.text, "messages": []}
@@ -462,6 +487,12 @@ class TestRealtimeEvents:
         """A change of instructions without instructions= is a clear error."""
         with pytest.raises(InvalidArgumentError, match="instructions="):
             to_realtime_events(Change(instructions_changed=True))
+
+    @pytest.mark.parametrize("value", [1, "yes", None])
+    def test_event_ids_must_be_a_bool(self, value):
+        """event_ids takes True or False only."""
+        with pytest.raises(InvalidTypeError, match="event_ids must be True or False"):
+            to_realtime_events(Change(), event_ids=value)
 
     def test_event_ids(self):
         """event_ids=True gives every event a distinct, deterministic event_id."""

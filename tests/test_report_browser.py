@@ -69,12 +69,15 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 class TestReportInChromium:
     def test_dom_has_table_rows_and_charts(self, report, tmp_path):
-        """Chromium's DOM of the report holds the table rows and four SVG charts."""
+        """Chromium's DOM of the report holds both tables' rows and four SVG charts."""
         dom = _chromium(tmp_path, "--dump-dom", report.as_uri()).stdout.decode()
-        assert dom.count("<table>") == 1
-        assert dom.count("<tr>") == 3
-        assert "<td>baseline</td>" in dom
-        assert "<td>drop-oldest</td>" in dom
+        # The comparison and the losses table, each a header and a row per policy.
+        assert dom.count("<table>") == 2
+        assert dom.count("<tr>") == 6
+        assert dom.count("<td>baseline</td>") == 2
+        assert dom.count("<td>drop-oldest</td>") == 2
+        assert "<th>recoverable recall</th>" in dom
+        assert "<th>of it replaced or cleared</th>" in dom
         assert dom.count("<svg") == 4
         assert dom.count("<polyline") == 4
 

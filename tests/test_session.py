@@ -5,7 +5,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ctxchunk.exceptions import CtxChunkError, SessionLogError
+from ctxchunk.exceptions import (
+    CtxChunkError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    SessionLogError,
+)
 from ctxchunk.session import (
     DocumentEvent,
     InstructionsEvent,
@@ -143,6 +148,54 @@ class TestLoadSession:
         with pytest.raises(ValueError, match="cannot read"):
             load_session(tmp_path / "missing.jsonl")
 
+    @pytest.mark.parametrize(
+        ("line", "match"),
+        [
+            (
+                '{"type": "tool_call", "t_ms": 0, "name": "f", "arguments": '
+                '{"limit": NaN}, "result": "ok"}',
+                r"line 1: not JSON \(NaN is not a JSON value\)",
+            ),
+            (
+                '{"type": "request", "t_ms": Infinity}',
+                r"line 1: not JSON \(Infinity is not a JSON value\)",
+            ),
+            (
+                '{"type": "turn", "t_ms": 0, "role": "user", "text": "hi", '
+                '"speaker": "An\\ud800"}',
+                r"line 1: turn.speaker: holds a lone surrogate \(U\+D800\) at "
+                r"offset 2",
+            ),
+            (
+                '{"type": "tool_call", "t_ms": 0, "name": "\\ud800", '
+                '"arguments": "{}", "result": "ok"}',
+                "line 1: tool_call.name: holds a lone surrogate",
+            ),
+            (
+                '{"type": "tool_call", "t_ms": 0, "name": "f", '
+                '"arguments": {"q": "\\udc00"}, "result": "ok"}',
+                "line 1: tool_call.arguments.*: holds a lone surrogate",
+            ),
+        ],
+    )
+    def test_values_that_cannot_be_written_back(self, line, match):
+        """NaN, Infinity and lone surrogates (legal escapes, but not writable as
+        UTF-8 JSON) are refused with their line, so dump_session never fails."""
+        with pytest.raises(SessionLogError, match=match):
+            load_session([line])
+
+    @pytest.mark.parametrize("source", [None, 3, {"a": 1}, b"{}", [3]])
+    def test_wrong_source_type(self, source):
+        """Anything but a path or str lines is an InvalidTypeError naming the log."""
+        with pytest.raises(InvalidTypeError, match="session log"):
+            load_session(source)
+
+    def test_path_the_os_cannot_take(self, tmp_path):
+        """A path holding a lone surrogate or a NUL cannot be read: SessionLogError."""
+        for name in ("s\ud800.jsonl", "s\x00.jsonl"):
+            with pytest.raises(SessionLogError, match="cannot read the session log"):
+                load_session(str(tmp_path / name))
+
     def test_errors_are_ctxchunk_errors(self):
         """SessionLogError belongs to the library's hierarchy."""
         assert issubclass(SessionLogError, CtxChunkError)
@@ -167,14 +220,15 @@ class TestDumpSession:
         st.lists(
             st.tuples(
                 st.sampled_from(["user", "assistant"]),
-                st.text(max_size=30),
+                st.text(st.characters(exclude_categories=("Cs",)), max_size=30),
                 st.integers(0, 10_000),
             ),
             max_size=15,
         )
     )
     def test_round_trip_random_turns(self, turns):
-        """Any sequence of turns survives a round trip through JSONL."""
+        """Any sequence of turns survives a round trip through JSONL (text without
+        lone surrogates, which a session refuses)."""
         t = 0
         events = []
         for role, text, step in turns:
@@ -182,6 +236,38 @@ class TestDumpSession:
             events.append(TurnEvent(t_ms=t, role=role, text=text))
         session = Session(events)
         assert load_session(dump_session(session).splitlines()) == session
+
+    def test_arguments_object_is_written_as_standard_json(self):
+        """An arguments object is carried as standard JSON text."""
+        event = ToolCallEvent(
+            t_ms=0, name="f", arguments={"b": 1.5, "a": [None]}, result="ok"
+        )
+        assert event.arguments_json == '{"a": [null], "b": 1.5}'
+
+    @pytest.mark.parametrize("value", [float("nan"), float("inf"), {1, 2}])
+    def test_arguments_object_must_be_json(self, value):
+        """NaN, infinities and non-JSON values in an arguments object are refused
+        where the event is made, naming the arguments."""
+        with pytest.raises(ValueError, match="arguments"):
+            ToolCallEvent(t_ms=0, name="f", arguments={"x": value}, result="ok")
+
+    def test_wrong_types(self, tmp_path):
+        """dump_session and Session name the argument that has the wrong type."""
+        session = Session([RequestEvent(t_ms=0)])
+        with pytest.raises(InvalidTypeError, match="session must be a Session"):
+            dump_session("not a session")
+        with pytest.raises(InvalidTypeError, match="path must be"):
+            dump_session(session, 3)
+        with pytest.raises(SessionLogError, match="cannot write"):
+            dump_session(session, str(tmp_path / "s\ud800.jsonl"))
+        with pytest.raises(InvalidTypeError, match="events must be a list"):
+            Session(None)
+        with pytest.raises(InvalidTypeError, match=r"events\[0\] must be"):
+            Session([{"type": "request", "t_ms": 0}])
+        with pytest.raises(InvalidTypeError, match="name must be a str"):
+            Session([], name=3)
+        with pytest.raises(InvalidArgumentError, match=r"name=.* lone surrogate"):
+            Session([], name="\ud800")
 
     def test_session_checks_its_invariants(self):
         """Building a Session directly enforces the cross-event rules too."""

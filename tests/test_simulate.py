@@ -1,5 +1,6 @@
 import importlib.util
 import json
+import types
 from pathlib import Path
 
 import pytest
@@ -7,8 +8,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ctxchunk._generate import generate_session
-from ctxchunk.change import Change, Eviction, Reason
-from ctxchunk.chunk import Chunk
+from ctxchunk.change import Change, Eviction, Reason, Replacement
+from ctxchunk.chunk import Chunk, ChunkMeta
 from ctxchunk.exceptions import InvalidArgumentError
 from ctxchunk.session import (
     InstructionsEvent,
@@ -21,12 +22,14 @@ from ctxchunk.session import (
 from ctxchunk.simulate import (
     DEFAULT_PRICES,
     Prices,
+    ProbeResult,
     WholeUpdateBaseline,
     _common_prefix,
     _make_window,
     _Replay,
     _serialize,
     _shared_prefix,
+    default_chunk_tokens,
     simulate,
 )
 
@@ -52,13 +55,17 @@ class CharTokenizer:
 
 class WordWindow:
     """A tiny window with hand-checkable arithmetic: a chunk costs one token a word,
-    with no per-message overhead, and the policy is oldest-first (or, for the
-    baseline, everything unpinned at once)."""
+    with no per-message overhead. On overflow its ``mode`` decides what leaves:
+    ``drop`` evicts oldest first, ``baseline`` every unpinned chunk at once,
+    ``summarize`` replaces every unpinned chunk by a one-word summary, and ``mask``
+    archives the oldest content chunks one by one, leaving a one-word marker (a
+    chunk with ``meta.marks``) in each one's place."""
 
-    def __init__(self, budget, *, baseline=False):
+    def __init__(self, budget, *, baseline=False, mode=None):
         self.budget = budget
-        self.baseline = baseline
+        self.mode = mode or ("baseline" if baseline else "drop")
         self._chunks = []
+        self.archive = []
         self._n = 0
 
     @property
@@ -72,21 +79,58 @@ class WordWindow:
     def render_units(self):
         return [(c,) for c in self._chunks]
 
-    def _admit(self, chunk, *, instructions=False):
-        evicted = []
-        if self.tokens + chunk.tokens > self.budget:
-            for old in [c for c in self._chunks if not c.pinned]:
-                if not self.baseline and self.tokens + chunk.tokens <= self.budget:
-                    break
+    def _fits(self, chunk):
+        return self.tokens + chunk.tokens <= self.budget
+
+    def _make_room(self, chunk):
+        evicted, replaced, markers = [], [], []
+        history = [c for c in self._chunks if not c.pinned]
+        if self.mode == "summarize" and history:
+            summary = Chunk.create(
+                "summary", role="tool", kind="summary", source="summary", tokens=1
+            )
+            at = self._chunks.index(history[0])
+            self._chunks[at : at + len(history)] = [summary]
+            self.archive.extend(Eviction(c, Reason.REPLACED) for c in history)
+            replaced.append(Replacement(tuple(history), summary))
+            return evicted, replaced, markers
+        for old in history:
+            if self.mode != "baseline" and self._fits(chunk):
+                break
+            if self.mode == "mask":
+                if old.meta.marks is not None:
+                    continue
+                marker = Chunk.create(
+                    "archived",
+                    role="tool",
+                    kind="document",
+                    source=f"marker-{old.id}",
+                    meta=ChunkMeta(marks=old.source),
+                    tokens=1,
+                )
+                self._chunks[self._chunks.index(old)] = marker
+                markers.append(marker)
+                eviction = Eviction(old, Reason.MASKED)
+            else:
                 self._chunks.remove(old)
-                evicted.append(Eviction(old, Reason.POLICY))
+                eviction = Eviction(old, Reason.POLICY)
+            evicted.append(eviction)
+            self.archive.append(eviction)
+        return evicted, replaced, markers
+
+    def _admit(self, chunk, *, instructions=False):
         before = self.tokens
+        evicted, replaced, markers = [], [], []
+        if not self._fits(chunk):
+            evicted, replaced, markers = self._make_room(chunk)
         previous = self._chunks[-1].id if self._chunks else None
         self._chunks.append(chunk)
+        added = (*markers, chunk)
         return Change(
-            added=(chunk,),
+            added=added,
             evicted=tuple(evicted),
-            previous_ids=(previous,),
+            replaced=tuple(replaced),
+            previous_ids=(*[None] * len(markers), previous),
             instructions_changed=instructions,
             tokens_before=before,
             tokens_after=self.tokens,
@@ -132,10 +176,10 @@ SMALL = Session(
 UNIT_PRICES = Prices(1_000_000, 100_000, min_cached_tokens=0, cache_increment=1)
 
 
-def replay(baseline):
-    window = WordWindow(10, baseline=baseline)
-    name = "baseline" if baseline else "oldest"
-    return _Replay(SMALL, name, window, CharTokenizer(), UNIT_PRICES).run()
+def replay(baseline=False, *, mode=None, session=SMALL, budget=10):
+    window = WordWindow(budget, baseline=baseline, mode=mode)
+    name = mode or ("baseline" if baseline else "oldest")
+    return _Replay(session, name, window, CharTokenizer(), UNIT_PRICES).run()
 
 
 class TestMetricsByHand:
@@ -225,6 +269,270 @@ class TestMetricsByHand:
         assert json.loads(text)["series"]["window_tokens"] == [2, 5, 8, 8, 9, 9, 9, 9]
         assert data["cliff_tokens"] == 3
         assert data["probes_found"] == 1
+
+
+def turns_session(words, last_words, *, name="turns"):
+    """Instructions (2 tokens), one turn per entry of ``words`` (each that many
+    one-token words, the n-th turn's words all ``wN``), a request, then a turn of
+    ``last_words`` words and a probe for the first turn's word."""
+    events = [InstructionsEvent(t_ms=0, text="be brief")]
+    for n, count in enumerate(words, start=1):
+        role = "user" if n % 2 else "assistant"
+        text = " ".join([f"w{n}"] * count)
+        events.append(TurnEvent(t_ms=n, id=f"t{n}", role=role, text=text))
+    t = len(words) + 1
+    events.append(RequestEvent(t_ms=t))
+    events.append(TurnEvent(t_ms=t + 1, role="user", text=" ".join(["z"] * last_words)))
+    events.append(ProbeEvent(t_ms=t + 2, needle="w1", introduced="t1"))
+    return Session(events, name=name)
+
+
+class TestLossAccounting:
+    def test_summary_replacement_is_a_cliff(self):
+        """A summary that replaces 50 tokens of history by 1 is a 49-token cliff,
+        though no chunk was evicted (the old accounting reported 0)."""
+        # Pin 2 + five 10-word turns = 52 of 60; the 20-word turn needs 72, so all
+        # five turns (50 tokens) become one 1-token summary: 2 + 1 + 20 = 23.
+        session = turns_session([10] * 5, 20)
+        result = replay(mode="summarize", session=session, budget=60)
+        step = 7
+        assert result.window_tokens[step] == 23
+        assert result.lost_tokens[step] == 49
+        assert result.replaced_tokens[step] == 49
+        assert result.masked_tokens[step] == 0
+        assert result.evicted_tokens[step] == 50
+        assert result.admitted_tokens[step] == 20
+        assert result.history_tokens[step] == 50
+        assert (result.cliff_tokens, result.cliff_step) == (49, step)
+        assert result.cliff_share == pytest.approx(49 / 50)
+        assert (result.eviction_events, result.evicted_chunks) == (1, 5)
+        assert [(p.found, p.recoverable) for p in result.probes] == [(False, False)]
+
+    def test_masked_history_is_lost_and_markers_are_not_history(self):
+        """Masking counts as lost and as masked; the marker left in its place is
+        neither admitted content nor history."""
+        result = replay(mode="mask")
+        # Step 4: the 4-token turn needs 12 > 10, so turn 1 (3 tokens) is masked
+        # behind a 1-token marker: 2 + 1 + 3 + 4 = 10.
+        assert result.window_tokens == (2, 5, 8, 8, 10, 10, 10, 10)
+        assert result.lost_tokens == (0, 0, 0, 0, 3, 0, 0, 0)
+        assert result.masked_tokens == (0, 0, 0, 0, 3, 0, 0, 0)
+        assert result.replaced_tokens == (0,) * 8
+        assert result.admitted_tokens == (2, 3, 3, 0, 4, 0, 0, 0)
+        # The marker is not history: after step 4 it is 3 + 4, not 3 + 4 + 1.
+        assert result.history_tokens == (0, 0, 3, 6, 6, 7, 7, 7)
+        assert (result.cliff_tokens, result.cliff_share) == (3, 0.5)
+
+    def test_cliff_share_is_lost_over_history_before_the_step(self):
+        """cliff_share is lost_tokens / history_tokens at the first step with the
+        most loss, for every policy mode."""
+        for mode in ("drop", "baseline", "summarize", "mask"):
+            result = replay(
+                mode=mode, session=turns_session([4, 6, 3, 9], 12), budget=20
+            )
+            step = result.cliff_step
+            assert result.cliff_tokens == max(result.lost_tokens) > 0
+            assert step == result.lost_tokens.index(result.cliff_tokens)
+            assert result.cliff_share == pytest.approx(
+                result.lost_tokens[step] / result.history_tokens[step]
+            )
+
+    def test_capped_update_is_not_lost_and_own_loss_counts(self):
+        """A capped part of the update is its own series, not a loss; a chunk the
+        step admitted and lost again is a loss, with a share of 1 when the window
+        held no history before."""
+
+        class CappingWindow(WordWindow):
+            def add_turn(self, role, text, **meta):
+                change = super().add_turn(role, text, **meta)
+                head = change.added[-1]
+                capped = Chunk.create(
+                    "x " * 5,
+                    role=role,
+                    kind="turn",
+                    source=head.source,
+                    part=1,
+                    parts=2,
+                    tokens=5,
+                )
+                return Change(
+                    added=change.added,
+                    evicted=(
+                        Eviction(capped, Reason.OVERSIZE),
+                        *(() if self._n > 1 else (Eviction(head, Reason.POLICY),)),
+                    ),
+                    previous_ids=change.previous_ids,
+                )
+
+        session = turns_session([2, 2], 2)
+        result = _Replay(
+            session, "capping", CappingWindow(100), CharTokenizer(), UNIT_PRICES
+        ).run()
+        assert result.capped_tokens == (0, 5, 5, 0, 5, 0)
+        assert result.lost_tokens == (0, 2, 0, 0, 0, 0)
+        assert (result.cliff_tokens, result.cliff_step) == (2, 1)
+        assert result.history_tokens[1] == 0
+        assert result.cliff_share == 1.0
+
+    @given(
+        st.lists(st.integers(1, 15), min_size=1, max_size=12),
+        st.integers(1, 25),
+        st.sampled_from(["drop", "baseline", "summarize", "mask"]),
+    )
+    def test_loss_series_invariants(self, words, last, mode):
+        """For any session and mode: the cliff is the most lost in one step, its
+        share is that over the history before the step, masked and replaced tokens
+        are parts of the loss, and found probes are recoverable."""
+        session = turns_session(words, last)
+        result = replay(mode=mode, session=session, budget=30)
+        n = len(session.events)
+        assert len(result.lost_tokens) == len(result.capped_tokens) == n
+        assert result.cliff_tokens == max(result.lost_tokens)
+        if result.cliff_tokens:
+            held = result.history_tokens[result.cliff_step]
+            assert result.cliff_share == (result.cliff_tokens / held if held else 1.0)
+        else:
+            assert (result.cliff_share, result.cliff_step) == (0.0, -1)
+        for i, lost in enumerate(result.lost_tokens):
+            assert 0 <= result.masked_tokens[i] <= lost
+            assert 0 <= result.replaced_tokens[i] <= lost
+        assert all(p.recoverable for p in result.probes if p.found)
+        assert result.recoverable_recall >= result.probe_recall
+
+
+class TestDefaultChunkTokens:
+    @given(st.integers(1, 10**7))
+    def test_a_quarter_of_the_budget_at_most_2000(self, budget):
+        """The default chunk is 2,000 tokens or a quarter of the budget, at least 1,
+        and below the budget whenever the budget allows it."""
+        chunk = default_chunk_tokens(budget)
+        assert chunk == max(1, min(2000, budget // 4))
+        if budget >= 2:
+            assert chunk < budget
+
+    @needs_window
+    @given(st.integers(16, 100_000))
+    def test_the_window_accepts_it(self, budget):
+        """A window accepts the default chunk size for any budget it accepts."""
+        from ctxchunk.window import ContextWindow
+
+        window = ContextWindow(budget, chunk_tokens=default_chunk_tokens(budget))
+        assert window.chunk_tokens == default_chunk_tokens(budget)
+
+    @needs_window
+    def test_simulate_defaults_to_it(self):
+        """simulate without chunk_tokens uses the default for the budget."""
+        result = simulate(SMALL, [WholeUpdateBaseline()], 400)
+        assert result.chunk_tokens == 100
+
+
+class TestRecoverableRecall:
+    def test_masked_needle_is_recoverable_not_found(self):
+        """A needle masked behind a marker is not in the window but is recoverable."""
+        result = replay(mode="mask")
+        # "two" (turn 1) was masked; "five" (turn 2) is still in the window.
+        assert [(p.found, p.recoverable) for p in result.probes] == [
+            (False, True),
+            (True, True),
+        ]
+        assert (result.probe_recall, result.recoverable_recall) == (0.5, 1.0)
+        summary = result.summary()
+        assert (summary["probes_found"], summary["probes_recoverable"]) == (1, 2)
+
+    def test_evicted_needle_without_marker_is_lost(self):
+        """An archived needle no marker names is neither found nor recoverable."""
+        result = replay(mode="drop")
+        assert [(p.found, p.recoverable) for p in result.probes] == [
+            (False, False),
+            (True, True),
+        ]
+        assert result.recoverable_recall == result.probe_recall == 0.5
+
+    def test_marker_source_rebuilt_from_archive_and_window(self):
+        """A needle cut across an archived part and a part still in the window, or
+        across two archived parts, is recoverable while a marker names the source;
+        without the marker it is not, and a marker's own text is not content."""
+
+        def part(text, n, *, marks=None, source="doc"):
+            return Chunk.create(
+                text,
+                role="tool",
+                kind="document",
+                source=source,
+                part=n,
+                parts=3,
+                meta=ChunkMeta(marks=marks),
+                tokens=1,
+            )
+
+        a, b, c = part("alpha be", 0), part("ta gam", 1), part("ma delta", 2)
+        marker = part("[doc archived: read it back]", 0, marks="doc", source="m")
+        window = types.SimpleNamespace(chunks=(c,), archive=[])
+        replay_ = _Replay(SMALL, "x", window, CharTokenizer(), UNIT_PRICES)
+        assert not replay_.recoverable("beta", (c, marker))
+        window.archive.append(Eviction(a, Reason.MASKED))
+        window.archive.append(Eviction(marker, Reason.POLICY))
+        assert not replay_.recoverable("beta", (c, marker))
+        window.archive.append(Eviction(b, Reason.MASKED))
+        assert replay_.recoverable("beta", (c, marker))
+        assert replay_.recoverable("gamma", (c, marker))
+        assert replay_.recoverable("alpha beta gamma delta", (c, marker))
+        assert not replay_.recoverable("beta", (c,))
+        assert not replay_.recoverable("read it back", (c, marker))
+
+    def test_archive_index_restarts_when_the_archive_shrinks(self):
+        """The incremental archive index starts over if the archive got shorter."""
+        old = Chunk.create("old text", role="user", kind="turn", source="s", tokens=2)
+        new = Chunk.create("new text", role="user", kind="turn", source="s", tokens=2)
+        marker = Chunk.create(
+            "m",
+            role="tool",
+            kind="document",
+            source="m",
+            meta=ChunkMeta(marks="s"),
+            tokens=1,
+        )
+        window = types.SimpleNamespace(
+            chunks=(), archive=[Eviction(old, Reason.MASKED)] * 2
+        )
+        replay_ = _Replay(SMALL, "x", window, CharTokenizer(), UNIT_PRICES)
+        assert replay_.recoverable("old", (marker,))
+        window.archive = [Eviction(new, Reason.MASKED)]
+        assert replay_.recoverable("new", (marker,))
+        assert not replay_.recoverable("old", (marker,))
+
+    def test_found_implies_recoverable(self):
+        """A probe result that was found but not recoverable is rejected."""
+        with pytest.raises(InvalidArgumentError, match="recoverable"):
+            ProbeResult(step=1, needle="x", introduced=0, found=True, recoverable=False)
+
+
+class TestJSON:
+    def test_new_fields_round_trip(self):
+        """The loss series, totals and recoverable recall survive JSON unchanged."""
+        result = replay(mode="mask")
+        data = json.loads(json.dumps(result.to_dict(), sort_keys=True))
+        for name in (
+            "lost_tokens",
+            "replaced_tokens",
+            "masked_tokens",
+            "capped_tokens",
+            "admitted_tokens",
+            "history_tokens",
+        ):
+            assert data["series"][name] == list(getattr(result, name)), name
+        for name in (
+            "lost_tokens",
+            "replaced_tokens",
+            "masked_tokens",
+            "capped_tokens",
+        ):
+            assert data[name] == sum(getattr(result, name)), name
+        assert data["recoverable_recall"] == 1.0
+        assert data["probe_recall"] == 0.5
+        assert data["probes_recoverable"] == 2
+        assert [p["recoverable"] for p in data["probes"]] == [True, True]
+        assert [p["found"] for p in data["probes"]] == [False, True]
 
 
 def slow_prefix(a, b):
@@ -422,6 +730,148 @@ class TestWithTheWindow:
         path = write_report(simulate(session, [], 16_000), tmp_path / "r.html")
         text = path.read_text(encoding="utf-8")
         assert text.count("<svg") == 4
-        assert "<table>" in text
+        assert text.count("<table>") == 2
+        assert "recoverable recall" in text
         assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
         assert "<script" not in text
+
+
+def chat_session(turns, *, words=60):
+    """Instructions, then ``turns`` alternating turns of about ``words`` words, each
+    naming its own fact, a request after each, and a probe for every fifth fact."""
+    events = [InstructionsEvent(t_ms=0, text="You are a careful assistant.")]
+    t = 1
+    for n in range(turns):
+        role = "user" if n % 2 == 0 else "assistant"
+        filler = " ".join(f"fact{n}-word{k}" for k in range(words))
+        events.append(
+            TurnEvent(t_ms=t, id=f"t{n}", role=role, text=f"code{n}XQ {filler}")
+        )
+        events.append(RequestEvent(t_ms=t + 1))
+        t += 2
+    for n in range(0, turns, 5):
+        events.append(ProbeEvent(t_ms=t, needle=f"code{n}XQ", introduced=f"t{n}"))
+        t += 1
+    return Session(events, name="chat")
+
+
+class SlowRecallReplay(_Replay):
+    """A replay that also decides every probe the slow obvious way: rebuild each
+    marked source's text from a full scan of the archive and the window."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.reference = []
+
+    def probe(self, index, event):
+        chunks = self.window.chunks
+        found = event.needle in self.text(chunks)
+        marked = {c.meta.marks for c in chunks if c.meta.marks is not None}
+        recoverable = found
+        for source in marked:
+            parts = {}
+            for eviction in self.window.archive:
+                c = eviction.chunk
+                if c.source == source and c.meta.marks is None:
+                    parts.setdefault(c.part, c.text)
+            for c in chunks:
+                if c.source == source and c.meta.marks is None:
+                    parts.setdefault(c.part, c.text)
+            text, previous = "", None
+            for n in sorted(parts):
+                text += ("" if previous in (None, n - 1) else "\n\n") + parts[n]
+                previous = n
+            recoverable = recoverable or event.needle in text
+        self.reference.append((found, recoverable))
+        return super().probe(index, event)
+
+
+@needs_window
+class TestLossesWithTheWindow:
+    def test_summarize_replacements_show_in_the_cliff(self):
+        """Summarize's replacements are lost history: its cliff is at least the most
+        it replaced in one step, and no longer 0."""
+        from ctxchunk.policies import Summarize
+
+        result = simulate(
+            chat_session(30), {"summarize": Summarize()}, 3000, chunk_tokens=500
+        )
+        policy = result["summarize"]
+        assert max(policy.replaced_tokens) > 0
+        assert policy.cliff_tokens >= max(policy.replaced_tokens)
+        for lost, replaced, masked in zip(
+            policy.lost_tokens,
+            policy.replaced_tokens,
+            policy.masked_tokens,
+            strict=True,
+        ):
+            assert lost >= replaced
+            assert lost >= masked
+
+    @pytest.mark.parametrize(
+        "policy",
+        ["baseline", "recommended", "drop-oldest", "summarize", "clear-tool-results"],
+    )
+    def test_metrics_hold_on_generated_and_example_sessions(self, policy):
+        """On generated sessions and the examples, under every kind of policy: the
+        cliff is the most lost in a step over the history before it, the parts of
+        the loss never exceed it, and recall and recoverable recall match a slow
+        full scan."""
+        from ctxchunk.cli import parse_policy
+        from ctxchunk.tokens import get_tokenizer
+
+        tok = get_tokenizer("o200k_base")
+        prices = DEFAULT_PRICES["gpt-realtime"]
+        runs = [(generate_session(seed, turns=40), 4000, 1000) for seed in range(3)]
+        runs += [(load_session(path), 8000, 2000) for path in EXAMPLES.glob("*.jsonl")]
+        for session, budget, chunk_tokens in runs:
+            window = _make_window(parse_policy(policy), budget, chunk_tokens, tok)
+            replay_ = SlowRecallReplay(session, policy, window, tok, prices)
+            result = replay_.run()
+            assert [(p.found, p.recoverable) for p in result.probes] == (
+                replay_.reference
+            )
+            assert result.cliff_tokens == max(result.lost_tokens)
+            if result.cliff_tokens:
+                held = result.history_tokens[result.cliff_step]
+                assert result.cliff_share == result.cliff_tokens / held
+            for i, lost in enumerate(result.lost_tokens):
+                assert result.replaced_tokens[i] <= lost
+                assert result.masked_tokens[i] <= lost
+
+    def test_masked_needles_are_recoverable_in_the_examples(self):
+        """At 8,000 tokens some example probe's needle has left the window behind a
+        marker: recoverable, not found."""
+        from ctxchunk.policies import DropOldest
+
+        probes = [
+            probe
+            for path in sorted(EXAMPLES.glob("*.jsonl"))
+            for probe in simulate(load_session(path), [DropOldest()], 8000)
+            .policies[0]
+            .probes
+        ]
+        assert any(p.recoverable and not p.found for p in probes)
+        assert all(p.recoverable for p in probes if p.found)
+
+    def test_simulation_json_round_trip(self):
+        """SimulationResult.to_dict survives JSON with the new fields of every
+        policy, byte for byte."""
+        from ctxchunk.policies import DropOldest, Recommended
+
+        result = simulate(
+            load_session(EXAMPLES / "support_call.jsonl"),
+            {
+                "baseline": WholeUpdateBaseline(),
+                "recommended": Recommended(),
+                "drop-oldest": DropOldest(),
+            },
+            16_000,
+        )
+        text = json.dumps(result.to_dict(), sort_keys=True)
+        data = json.loads(text)
+        assert json.dumps(data, sort_keys=True) == text
+        for policy, row in zip(result.policies, data["policies"], strict=True):
+            assert row["recoverable_recall"] == round(policy.recoverable_recall, 4)
+            assert row["series"]["masked_tokens"] == list(policy.masked_tokens)
+            assert row["series"]["capped_tokens"] == list(policy.capped_tokens)

@@ -517,6 +517,67 @@ class TestErrors:
             ),
             ({"role": "user", "text": "x", "start_ms": -1}, "field 'start_ms'"),
             ({"role": "user", "text": "x", "start_ms": 1.5}, "field 'start_ms'"),
+            # A list where a string belongs names the field and the type it got.
+            (
+                {"role": ["user"], "text": "x"},
+                r"field 'role': should be a string, got list \['user'\]",
+            ),
+            (
+                {"role": "user", "text": ["x"]},
+                r"field 'text': should be a string, got list \['x'\]",
+            ),
+            (
+                {"role": "user", "content": "x", "name": ["Ana"]},
+                "field 'name': should be a string, got list",
+            ),
+            (
+                {"role": "user", "content": "x", "name": 3},
+                "field 'name': should be a string, got int 3",
+            ),
+            (
+                {"role": "user", "text": "x", "start_ms": "5"},
+                "field 'start_ms': should be an int, got str '5'",
+            ),
+            # Metadata that could not be written as UTF-8 JSON.
+            (
+                {"role": "user", "text": "x", "speaker": "An\ud800"},
+                "field 'speaker': holds a lone surrogate \\(U\\+D800\\) at offset 2",
+            ),
+            (
+                {"role": "user", "text": "x", "id": "\udc00"},
+                "field 'id': holds a lone surrogate",
+            ),
+            (
+                {"role": "user", "content": "x", "name": "\ud800"},
+                "field 'name': holds a lone surrogate",
+            ),
+            (
+                {"role": "tool", "content": "x", "tool_call_id": "c\ud800"},
+                "field 'tool_call_id': holds a lone surrogate",
+            ),
+            (
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "f\ud800", "arguments": "{}"},
+                        }
+                    ],
+                },
+                "field 'tool_calls.0.function.name': holds a lone surrogate",
+            ),
+            (
+                {
+                    "type": "function_call",
+                    "call_id": "\ud800",
+                    "name": "f",
+                    "arguments": "{}",
+                },
+                "field 'call_id': holds a lone surrogate",
+            ),
             ({"role": "user", "text": "bad \ud800 text"}, "lone surrogate"),
             (7, "expected an object"),
         ],
@@ -611,6 +672,21 @@ class TestJsonlErrors:
         path.write_bytes(b'{"role": "user", "text": "a"}\n{"text": "\xff"}\n')
         with pytest.raises(TranscriptError, match=r"line 2 of .* is not UTF-8"):
             chunk_transcript(path)
+
+    def test_nan_is_not_json(self, tmp_path):
+        """NaN and Infinity, which json.loads reads by default, are not JSON."""
+        path = tmp_path / "t.jsonl"
+        path.write_text('{"role": "user", "text": "a"}\n{"role": "user", "x": NaN}\n')
+        with pytest.raises(
+            TranscriptError, match=r"line 2 of .*\(NaN is not a JSON value\)"
+        ):
+            chunk_transcript(path)
+
+    def test_path_the_os_cannot_take(self, tmp_path):
+        """A path holding a lone surrogate or a NUL is a TranscriptError too."""
+        for name in ("t\ud800.jsonl", "t\x00.jsonl"):
+            with pytest.raises(TranscriptError, match="cannot read the transcript"):
+                chunk_transcript(str(tmp_path / name))
 
     def test_bad_turn_names_turn_and_line(self, tmp_path):
         """A malformed turn is named by its index and its line."""

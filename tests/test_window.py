@@ -21,7 +21,7 @@ from ctxchunk.exceptions import (
     TranscriptError,
     UnknownItemError,
 )
-from ctxchunk.policies import Evict
+from ctxchunk.policies import DropOldest, Evict
 from ctxchunk.roles import Kind, Role
 from ctxchunk.tokens import count_messages, get_tokenizer
 from ctxchunk.window import ContextWindow
@@ -292,7 +292,7 @@ class TestAdmission:
 
     def test_pin_evicts_history(self):
         """A pin makes room by evicting history under the policy."""
-        window = ContextWindow(60, chunk_tokens=40, protect_recent_turns=0)
+        window = ContextWindow(60, chunk_tokens=30, protect_recent_turns=0)
         window.add_turn("user", text_of(20))
         change = window.pin(text_of(20, 4))
         assert change.instructions_changed
@@ -359,27 +359,53 @@ class TestAdmission:
 
 
 class TestAllOrNothing:
-    def test_large_update_evicts_only_about_its_excess(self):
-        """A 10,000-token update with room for 5,000 keeps all but ~5,000 of history."""
-        window = ContextWindow(15_000, chunk_tokens=2000)
-        tokenizer = get_tokenizer()
+    def _filled(self, budget: int) -> ContextWindow:
+        window = ContextWindow(budget, chunk_tokens=2000, policy=DropOldest())
         i = 0
-        while window.tokens < 10_000:
+        while window.tokens < budget * 2 // 3:
             window.add_turn("user" if i % 2 else "assistant", text_of(150, i))
             i += 1
-        history = window.tokens
-        room = window.capacity - history
+        return window
+
+    def test_large_update_takes_at_most_the_cap(self):
+        """A 10,000-token paste with room for 5,000 takes at most the update cap."""
+        window = self._filled(15_000)
+        tokenizer = get_tokenizer()
+        room = window.capacity - window.tokens
         prior = {c.id for c in window.chunks}
         update = text_of(8000, 7)
         assert 9_500 <= tokenizer.count(update) <= 10_500
-        window.add_turn("user", update)
-        kept = sum(c.tokens for c in window.chunks if c.id in prior)
-        lost = sum(e.chunk.tokens for e in window.archive if e.chunk.id in prior)
-        need = tokenizer.count(update) - room
-        # Each chunk evicts about its own size: the loss is the excess plus at most
-        # one unit and the per-message framing.
-        assert need <= lost + 60 <= need + 2000 + 400
-        assert kept >= history - need - 2000 - 400
+        change = window.add_turn("user", update, id="paste")
+        lost = sum(e.chunk.tokens for e in change.evicted if e.chunk.id in prior)
+        assert lost == change.lost_tokens
+        assert 0 < lost <= window.capacity // 5
+        # What did not fit went to the archive, named by a marker the model can
+        # follow, and comes back whole from read().
+        assert change.capped_tokens > 0
+        admitted = change.admitted_tokens
+        assert admitted + change.capped_tokens == tokenizer.count(update)
+        assert admitted >= room - 200
+        markers = [c for c in window.chunks if c.meta.marks == "paste"]
+        assert len(markers) == 1
+        assert markers[0].role is Role.TOOL
+        assert window.read("paste") == update
+        window.check_valid()
+
+    def test_per_role_cap(self):
+        """max_update_tokens_by_role lets a user's paste take more than the default."""
+        window = self._filled(15_000)
+        window = ContextWindow.from_json(window.to_json())
+        generous = ContextWindow(
+            15_000,
+            chunk_tokens=2000,
+            policy=DropOldest(),
+            max_update_tokens_by_role={"user": 9000},
+        )
+        for chunk in window.chunks:
+            generous.add_chunks([chunk])
+        change = generous.add_turn("user", text_of(8000, 7))
+        assert change.capped_tokens == 0
+        assert window.capacity // 5 < change.lost_tokens <= 9000
 
 
 class TestInterrupt:
