@@ -43,6 +43,7 @@ from ctxchunk.policies import (
     ClearToolResults,
     DropOldest,
     MiddleOut,
+    Recommended,
     RetentionRatio,
     RolePriority,
     Summarize,
@@ -58,6 +59,7 @@ POLICIES = {
     "ClearToolResults(3)": lambda: ClearToolResults(keep=3),
     "Summarize": Summarize,
     "Chain(Clear,RolePriority)": lambda: Chain(ClearToolResults(), RolePriority()),
+    "Recommended": Recommended,
 }
 
 _TEXTS = [

@@ -1357,16 +1357,22 @@ class ContextWindow:
             self._next_index += advance
             if close_group:
                 self._open = None
+            keys = [_update_key(chunk) for chunk in chunks]
+            last = {key: index for index, key in enumerate(keys)}
+            rooms: dict[str, int] = {}
             index = 0
             while index < len(chunks):
                 chunk = chunks[index]
-                key = _update_key(chunk)
+                key = keys[index]
                 if key != op.key:
                     self._begin_update(op, chunk, key)
                 # Until its last chunk, an update keeps room for the marker it
                 # leaves if the cap stops it, so the marker never evicts past it.
-                more = any(_update_key(c) == key for c in chunks[index + 1 :])
-                reserve = self._marker_room(chunk) if more else 0
+                reserve = 0
+                if index < last[key] and self._may_cap(op, chunk, chunks[index + 1]):
+                    reserve = rooms.get(key, -1)
+                    if reserve < 0:
+                        reserve = rooms[key] = self._marker_room(chunk)
                 if key not in op.capped and self._admit(op, chunk, reserve=reserve):
                     index += 1
                     continue
@@ -1374,7 +1380,7 @@ class ContextWindow:
                 # archive now, and a marker names it.
                 rest = [chunk]
                 index += 1
-                while index < len(chunks) and _update_key(chunks[index]) == key:
+                while index < len(chunks) and keys[index] == key:
                     rest.append(chunks[index])
                     index += 1
                 self._cap_update(op, key, rest)
@@ -1443,6 +1449,19 @@ class ContextWindow:
         if chunk.kind is Kind.TURN and not chunk.pinned:
             out.add(chunk.source)
         return out
+
+    def _may_cap(self, op: _Op, chunk: Chunk, following: Chunk) -> bool:
+        """Whether the cap could stop the update at ``following``.
+
+        Else no marker room needs keeping: there is plenty free, or plenty left
+        for the update to take.
+        """
+        if self._capacity - self._tokens >= chunk.tokens + _ROOMY:
+            return False
+        if op.cap is None:
+            return False
+        left = op.cap - (op.loss - op.key_loss)
+        return left < chunk.tokens + following.tokens + _ROOMY
 
     def _marker_room(self, chunk: Chunk) -> int:
         """A bound on what a marker for ``chunk``'s update costs in the window."""
@@ -2054,6 +2073,11 @@ class ContextWindow:
                     del self._by_source[chunk.source]
                 if call_id and self._calls.get(call_id) is unit:
                     del self._calls[call_id]
+
+
+_ROOMY = 1024
+"""Free room past which no marker reservation is needed: more than any marker
+costs (its text is one line of at most a few hundred characters)."""
 
 
 def _check_cap(name: str, value: object, chunk_tokens: int) -> int:
