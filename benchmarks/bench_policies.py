@@ -87,7 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         said = user_needles(session)
         for policy in result.policies:
             row = totals[policy.name]
-            row["worst"] = max(row["worst"], policy.cliff_share)
+            shares = [
+                lost / history
+                for lost, history in zip(
+                    policy.lost_tokens, policy.history_tokens, strict=True
+                )
+                if history
+            ]
+            row["worst"] = max([row["worst"], *shares])
             for probe in policy.probes:
                 row["recov"][0] += probe.recoverable
                 row["recov"][1] += 1
@@ -106,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(
             (
                 name,
-                f"{100 * row['worst']:.0f}%",
-                f"{100 * user_hit / max(1, user_all):.0f}% ({user_hit}/{user_all})",
-                f"{100 * rec_hit / max(1, rec_all):.0f}% ({rec_hit}/{rec_all})",
+                f"{100 * row['worst']:.1f}%",
+                f"{100 * user_hit / max(1, user_all):.1f}% ({user_hit}/{user_all})",
+                f"{100 * rec_hit / max(1, rec_all):.1f}% ({rec_hit}/{rec_all})",
                 f"{row['cost'] / base:.2f}",
             )
         )

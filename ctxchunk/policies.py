@@ -743,8 +743,10 @@ class Recommended:
        marker names what was archived and how to read it back, so the model can
        still reach it; the newest ``keep_tools`` tool call groups are spared;
     2. assistant turns;
-    3. tool context that is left, markers included;
-    4. user turns, then anything else.
+    3. the spared tool context, masked too;
+    4. what is left of tool context, markers included, then anything else but
+       user turns;
+    5. user turns.
 
     The window's update cap (``max_update_tokens``) bounds each cut, so one step
     never loses more than about a fifth of the window. See the trade-off table in
@@ -765,18 +767,38 @@ class Recommended:
             for c in unit.chunks
             if c.meta.call_id
         }
-        for unit in view.candidates(Role.TOOL):
+        yield from self._mask(view, goal, spared)
+        yield from self._evict(view, goal, Role.ASSISTANT)
+        yield from self._mask(view, goal, set())
+        yield from self._evict(view, goal, Role.TOOL)
+        yield from self._evict(view, goal, None, keep=Role.USER)
+        yield from self._evict(view, goal, Role.USER)
+
+    @staticmethod
+    def _mask(
+        view: WindowView, goal: int, spared: Collection[str | None]
+    ) -> Iterator[Action]:
+        # Newest first: the cut lands late in the window, so the provider's cached
+        # prefix (instructions and the older history) stays valid.
+        for unit in reversed(list(view.candidates(Role.TOOL))):
             if view.free >= goal:
                 return
+            if not view.evictable(unit):
+                continue
             first = unit.chunks[0]
             if first.meta.marks is not None or first.meta.call_id in spared:
                 continue
             if first.kind in (Kind.DOCUMENT, Kind.TOOL_RESULT, Kind.TOOL_CALL):
                 yield Mask(unit)
-        for role in (Role.ASSISTANT, Role.TOOL, Role.USER, None):
-            for unit in view.candidates(role):
-                if view.free >= goal:
-                    return
+
+    @staticmethod
+    def _evict(
+        view: WindowView, goal: int, role: Role | None, keep: Role | None = None
+    ) -> Iterator[Action]:
+        for unit in view.candidates(role):
+            if view.free >= goal:
+                return
+            if unit.role is not keep:
                 yield Evict(unit)
 
     def to_dict(self) -> dict[str, Any]:

@@ -538,7 +538,8 @@ class ContextWindow:
         # the list of each of its results' tools), in window order.
         self._fresh_by_tool: dict[str | None, _DList] = {}
         self._turns = _DList()
-        self._pins = _DList()
+        # Tokens of the history's text: unpinned chunks that are not markers.
+        self._history_tokens = 0
         self._by_id: dict[str, _Unit] = {}
         self._by_source: dict[str, dict[_Unit, None]] = {}
         self._calls: dict[str, _Unit] = {}
@@ -1401,9 +1402,9 @@ class ContextWindow:
             cap = self._default_cap
             if self._auto_cap:
                 # Never more than a quarter of the history there is to lose.
-                pinned = sum(unit.tokens for unit in self._pins)
-                history = self._tokens - self._fmt.reply_priming - pinned
-                cap = max(self._chunk_tokens, min(cap, history // HISTORY_SHARE))
+                # (One unit may always go: see _may_take.)
+                share = self._history_tokens // HISTORY_SHARE
+                cap = max(1, min(cap, share))
         op.cap = cap
         if chunk.kind is Kind.TURN and not chunk.pinned and key not in op.taken:
             recent = self._recent
@@ -1942,8 +1943,6 @@ class ContextWindow:
             lists.append(self._groups)
         if unit.kind is Kind.TURN and not unit.pinned:
             lists.append(self._turns)
-        if unit.pinned:
-            lists.append(self._pins)
         return lists
 
     def _attach(self, unit: _Unit, after: _Unit | None) -> None:
@@ -2060,6 +2059,8 @@ class ContextWindow:
         for chunk in chunks:
             units = self._by_source.setdefault(chunk.source, {})
             call_id = chunk.meta.call_id
+            if chunk.meta.marks is None and not chunk.pinned:
+                self._history_tokens += chunk.tokens if add else -chunk.tokens
             if add:
                 self._by_id[chunk.id] = unit
                 units[unit] = None
