@@ -78,6 +78,7 @@ __all__ = [
     "Summarize",
     "Summarizer",
     "UnitView",
+    "WholeUpdateBaseline",
     "WindowView",
     "extractive_summary",
     "policy_from_dict",
@@ -810,6 +811,33 @@ class Recommended:
         }
 
 
+@attrs.frozen(slots=True)
+class WholeUpdateBaseline:
+    """The failure ctxchunk fixes, as a policy: whole updates, and a cliff on overflow.
+
+    :func:`ctxchunk.simulate.simulate` runs it in a window with the largest chunks
+    a window accepts (half its room), no update cap and no protected turns, so
+    updates go in (nearly) whole. When an update does not fit, this policy evicts
+    every unpinned chunk older than it, at once: the all-or-nothing behaviour of a
+    server that truncates a conversation to make room for one large update. It
+    lives here, with the other policies, so a window using it saves and loads.
+    """
+
+    def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
+        """Evict nothing if ``needed`` tokens are free, else every candidate."""
+        if view.free >= needed:
+            return
+        for unit in view.candidates():
+            yield Evict(unit)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"name": "WholeUpdateBaseline"}``."""
+        return {"name": "WholeUpdateBaseline"}
+
+    def __str__(self) -> str:
+        return "baseline"
+
+
 def _describe(policy: Policy) -> dict[str, Any]:
     to_dict = getattr(policy, "to_dict", None)
     if callable(to_dict):
@@ -864,4 +892,5 @@ _SHIPPED: dict[str, Callable[..., Policy]] = {
     "MiddleOut": MiddleOut,
     "ClearToolResults": ClearToolResults,
     "Recommended": Recommended,
+    "WholeUpdateBaseline": WholeUpdateBaseline,
 }

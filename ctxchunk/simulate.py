@@ -30,7 +30,7 @@ session, policies and budget give the same numbers.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -46,13 +46,7 @@ from ctxchunk.exceptions import (
     InvalidTypeError,
     SessionLogError,
 )
-from ctxchunk.policies import (
-    Action,
-    Evict,
-    Policy,
-    Recommended,
-    WindowView,
-)
+from ctxchunk.policies import Policy, Recommended, WholeUpdateBaseline
 from ctxchunk.render import to_realtime_events
 from ctxchunk.roles import Role
 from ctxchunk.session import (
@@ -176,32 +170,6 @@ DEFAULT_PRICES: Mapping[str, Prices] = MappingProxyType(
 """Text input prices per model, in USD per 1M tokens, with where they were read.
 
 Prices change: pass ``prices=`` to :func:`simulate` to use your own."""
-
-
-@attrs.frozen(slots=True)
-class WholeUpdateBaseline:
-    """The failure ctxchunk fixes, as a policy: whole updates, and a cliff on overflow.
-
-    :func:`simulate` runs it in a window whose ``chunk_tokens`` is the whole budget, so
-    an update is never cut into chunks, and that protects no recent turns. When an
-    update does not fit, this policy evicts every unpinned chunk older than it, at
-    once: the all-or-nothing behaviour of a server that truncates a conversation to
-    make room for one large update.
-    """
-
-    def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
-        """Evict nothing if ``needed`` tokens are free, else every candidate."""
-        if view.free >= needed:
-            return
-        for unit in view.candidates():
-            yield Evict(unit)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return ``{"name": "WholeUpdateBaseline"}``."""
-        return {"name": "WholeUpdateBaseline"}
-
-    def __str__(self) -> str:
-        return "baseline"
 
 
 @attrs.frozen(slots=True)
