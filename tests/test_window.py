@@ -540,3 +540,151 @@ def test_roles_of_chunks():
         Kind.TOOL_CALL,
         Kind.TOOL_RESULT,
     ]
+
+
+class TestNeverAllAtOnce:
+    """The defects replayed sessions found, each pinned by a test."""
+
+    def _support(self, policy=None) -> ContextWindow:
+        window = ContextWindow(16_000, policy=policy or DropOldest())
+        window.pin("You are a support agent.")
+        window.add_turn("user", text_of(300, 1))
+        window.add_tool_call("lookup_article", {"q": "reset"}, text_of(5600, 2))
+        window.add_turn("assistant", text_of(400, 3))
+        window.add_turn("user", text_of(300, 4))
+        window.add_turn("assistant", text_of(2000, 5))
+        return window
+
+    def test_small_result_after_a_big_one_takes_one_part(self):
+        """A 330-token result after a 7,500-token one evicts a part, not the group."""
+        window = self._support()
+        big = [c for c in window.chunks if c.kind is Kind.TOOL_RESULT]
+        assert len(big) >= 3
+        window.add_turn("user", text_of(4000, 6))
+        for i in range(4):
+            change = window.add_tool_call("lookup_order", {"id": i}, text_of(250, i))
+            assert 300 <= change.admitted_tokens <= 400
+            bound = change.admitted_tokens + window.chunk_tokens + 100
+            assert change.lost_tokens <= bound
+            gone = [
+                e for e in change.evicted if e.chunk.meta.tool_name == "lookup_article"
+            ]
+            assert len([e for e in gone if e.chunk.kind is Kind.TOOL_RESULT]) <= 1
+        # The call stays, answered by the parts left and a marker naming the rest.
+        calls = [c for c in window.chunks if c.meta.tool_name == "lookup_article"]
+        assert any(c.kind is Kind.TOOL_CALL for c in calls)
+        markers = [c for c in calls if c.meta.marks is not None]
+        assert len(markers) == 1
+        assert "read_document" in markers[0].text
+        window.check_valid()
+
+    def test_page_larger_than_the_window_keeps_its_head_and_the_history(self):
+        """A 40k-token page into a full 16k window takes at most a quarter of it."""
+        window = self._support()
+        history = {c.id for c in window.chunks}
+        page = "\n\n".join(f"Section {i}. " + text_of(400, i) for i in range(75))
+        change = window.add_document(page, url="https://example.com/big")
+        assert get_tokenizer().count(page) > 30_000
+        assert change.lost_tokens <= window.capacity // 5
+        kept = [c for c in window.chunks if c.source == change.added[0].source]
+        parts = [c.part for c in kept if c.meta.marks is None]
+        assert parts == list(range(len(parts)))  # its head, in order
+        assert len([c for c in window.chunks if c.id in history]) > 5
+        assert "Section 0." in window.read(kept[0].source)[:200]
+
+    def test_nothing_is_evicted_for_a_chunk_that_is_not_admitted(self):
+        """A chunk that cannot fit leaves the history as it was."""
+        window = ContextWindow(400, chunk_tokens=100, protect_recent_turns=2)
+        window.pin(text_of(200, 1))
+        window.add_turn("user", text_of(60, 2))
+        window.add_turn("assistant", text_of(60, 3))
+        before = {c.id for c in window.chunks}
+        change = window.add_document(text_of(70, 4))
+        if not change.added or all(c.meta.marks for c in change.added):
+            assert {c.id for c in window.chunks} >= before - {
+                e.chunk.id for e in change.evicted
+            }
+            assert change.lost_tokens <= window.chunk_tokens
+        window.check_valid()
+
+    def test_chunk_tokens_equal_to_budget_is_refused(self):
+        """A full chunk could never fit beside anything: chunk_tokens=budget fails."""
+        with pytest.raises(BudgetError, match="chunk_tokens"):
+            ContextWindow(1500, chunk_tokens=1500)
+        assert ContextWindow(1500).chunk_tokens == 375
+
+    def test_archived_turns_count_as_recent(self):
+        """Turns that went to the archive whole still push older turns out of the
+        protected recent ones."""
+        window = ContextWindow(8_000, policy=DropOldest(), max_update_tokens=2000)
+        window.pin(text_of(5200, 9))
+        window.add_turn("assistant", text_of(800, 1), id="old")
+        admitted = 0
+        for i in range(5):
+            change = window.add_turn("user", text_of(1100, 10 + i))
+            admitted += change.admitted_tokens > 0
+        assert admitted >= 1
+        assert "old" not in {c.source for c in window.chunks}
+
+    def test_interrupt_after_the_first_part_left(self):
+        """Word timings line up with the turn's text even when its head is archived."""
+        window = ContextWindow(
+            1_000, chunk_tokens=100, policy=DropOldest(), protect_recent_turns=1
+        )
+        reply = text_of(300, 5)
+        window.add_turn("assistant", reply, id="a1")
+        window.add_turn("user", text_of(500, 6))
+        assert window.chunks[0].source == "a1"
+        assert window.chunks[0].part > 0
+        words = [
+            {"word": w, "start_ms": 100 * i, "end_ms": 100 * i + 90}
+            for i, w in enumerate(reply.split())
+        ]
+        heard = 100 * 120
+        change = window.interrupt("a1", heard, words=words)
+        kept = "".join(c.text for c in window.chunks if c.source == "a1")
+        cut = len(" ".join(reply.split()[:120]))
+        assert reply.endswith(kept) or kept in reply
+        start = reply.index(kept)
+        assert start + len(kept.rstrip()) <= cut
+        assert change.truncated or change.evicted
+
+    def test_pinned_assistant_turn_is_never_cut(self):
+        """interrupt() refuses a pinned assistant turn instead of archiving it."""
+        window = ContextWindow(1_000, chunk_tokens=100)
+        change = window.pin("I am the concierge bot.", role="assistant")
+        with pytest.raises(InvalidArgumentError, match="pinned"):
+            window.interrupt(change.added[0].source, 10)
+        assert window.chunks == change.added
+
+    def test_edited_counts_and_other_tokenizers_are_refused(self):
+        """from_json recounts: an edited count or another tokenizer is a StateError."""
+        window = ContextWindow(1_000, chunk_tokens=100)
+        window.add_turn("user", "Hello there, how are you?")
+        state = json.loads(window.to_json())
+        state["units"][0]["chunks"][0]["tokens"] += 1
+        with pytest.raises(StateError, match="tokens"):
+            ContextWindow.from_json(json.dumps(state))
+        with pytest.raises(StateError):
+            ContextWindow.from_json(
+                window.to_json(), tokenizer=get_tokenizer("cl100k_base")
+            )
+
+    def test_nan_arguments_are_refused(self):
+        """NaN in tool arguments is a clear error, not the text NaN."""
+        window = ContextWindow(1_000, chunk_tokens=100)
+        with pytest.raises(CtxChunkError):
+            window.add_tool_call("calc", {"x": float("nan")}, "1")
+        assert window.chunks == ()
+
+    def test_small_results_are_looked_at_once(self):
+        """ClearToolResults retires results too short to gain, so it never rescans
+        them."""
+        from ctxchunk.policies import ClearToolResults
+
+        window = ContextWindow(2_000, policy=ClearToolResults(keep=0))
+        for i in range(200):
+            window.add_tool_call("calc", {"x": i}, "ok")
+            window.add_turn("user", text_of(20, i))
+        fresh = list(window._view.tool_groups(unedited=True))
+        assert len(fresh) <= 3
