@@ -169,12 +169,16 @@ def _call_id(chunk: Chunk) -> str:
     return "call_" + chunk.id
 
 
-def _plan(chunks: Sequence[Chunk]) -> list[_Message]:
+def _plan(chunks: Sequence[Chunk], used: set[str] | None = None) -> list[_Message]:
+    # ``used``: the call ids the rendering has handed out so far (ids are not
+    # billed, so a unit's cost never depends on it).
+    if used is None:
+        used = set()
     first = chunks[0]
     if first.kind is Kind.TOOL_CALL or (
         len(chunks) > 1 and any(c.kind is Kind.TOOL_CALL for c in chunks)
     ):
-        return _plan_group(chunks)
+        return _plan_group(chunks, used)
     if len(chunks) != 1:
         raise ValueError(f"a unit that is not a tool group has one chunk: {chunks!r}")
     if first.role is not Role.TOOL:
@@ -185,14 +189,33 @@ def _plan(chunks: Sequence[Chunk]) -> list[_Message]:
         name, args = SUMMARY_TOOL, "{}"
     else:
         name, args = _tool_name(first.meta.tool_name, UNKNOWN_TOOL), "{}"
-    call_id = "call_" + first.id
+    call_id = _fresh_id(first, used, own=False)
     return [
         _Message("assistant", None, [_Call(call_id, name, _Text.of(args))]),
         _Message("tool", _Text(chunks), tool_call_id=call_id),
     ]
 
 
-def _plan_group(chunks: Sequence[Chunk]) -> list[_Message]:
+def _fresh_id(chunk: Chunk, used: set[str], *, own: bool) -> str:
+    """Return a call id unique in the rendering, by the rule every renderer uses.
+
+    The call's own valid id when it is unused, else ``"call_"`` and the chunk id
+    (numbered on a clash).
+    """
+    call_id = _call_id(chunk) if own else "call_" + chunk.id
+    if call_id not in used:
+        used.add(call_id)
+        return call_id
+    base = "call_" + chunk.id
+    call_id, n = base, 1
+    while call_id in used:
+        n += 1
+        call_id = f"{base}_{n}"
+    used.add(call_id)
+    return call_id
+
+
+def _plan_group(chunks: Sequence[Chunk], used: set[str]) -> list[_Message]:
     # Calls are keyed by source (the parts of one call share it); results find their
     # call by call_id. The window only groups results with a call they answer.
     calls: dict[str, list[Chunk]] = {}
@@ -211,14 +234,10 @@ def _plan_group(chunks: Sequence[Chunk]) -> list[_Message]:
     answered = [source for source in calls if source in results]
     if not answered:
         return []
-    used: set[str] = set()
     rendered: list[_Call] = []
     for source in answered:
         parts = calls[source]
-        call_id = _call_id(parts[0])
-        if call_id in used:
-            call_id = "call_" + parts[0].id
-        used.add(call_id)
+        call_id = _fresh_id(parts[0], used, own=True)
         name = _tool_name(parts[0].meta.tool_name, UNKNOWN_TOOL)
         rendered.append(_Call(call_id, name, _Text(parts)))
     messages = [_Message("assistant", None, rendered)]
@@ -264,10 +283,15 @@ def _cached_count(count: Counter, name: str) -> int:
     return count(name)
 
 
-def unit_messages(chunks: Sequence[Chunk]) -> list[dict[str, Any]]:
-    """Return the Chat Completions messages one unit renders to."""
+def unit_messages(
+    chunks: Sequence[Chunk], used: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """Return the Chat Completions messages one unit renders to.
+
+    ``used`` holds the call ids already handed out in the same request (updated).
+    """
     out: list[dict[str, Any]] = []
-    for message in _plan(chunks):
+    for message in _plan(chunks, used):
         rendered: dict[str, Any] = {"role": message.role}
         rendered["content"] = None if message.content is None else message.content.text
         if message.calls:
@@ -319,6 +343,7 @@ def to_openai_chat(window: SupportsRenderUnits) -> list[dict[str, Any]]:
             f"add them to a window with add_chunks"
         )
     out: list[dict[str, Any]] = []
+    used: set[str] = set()
     for unit in render_units():
-        out.extend(unit_messages(unit))
+        out.extend(unit_messages(unit, used))
     return out

@@ -798,3 +798,21 @@ class TestToolDefinitions:
         """An unknown format is rejected with the accepted ones named."""
         with pytest.raises(InvalidArgumentError, match="'chat', 'responses'"):
             tool_definitions([], format="gemini")
+
+
+def test_duplicate_call_ids_render_alike_everywhere():
+    """Two calls sharing call_id get the same two distinct ids in Chat and Responses."""
+    from ctxchunk import ContextWindow, to_openai_chat, to_responses_input
+
+    window = ContextWindow(4000)
+    window.add_tool_call("a", {}, "one", call_id="call_1")
+    window.add_tool_call("b", {}, "two", call_id="call_1")
+    chat = [c["id"] for m in to_openai_chat(window) for c in m.get("tool_calls") or []]
+    responses = [
+        item["call_id"]
+        for item in to_responses_input(window)
+        if item.get("type") == "function_call"
+    ]
+    assert chat == responses
+    assert len(set(chat)) == 2
+    assert chat[0] == "call_1"
