@@ -302,14 +302,18 @@ class DropOldest:
         return {"name": "DropOldest"}
 
 
-def _check_ratio(instance: object, attribute: object, value: object) -> None:
+def _check_share(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """A share of the window in (0, 1], such as ``ratio`` or ``retain``."""
+    name = attribute.name
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidTypeError(
-            f"ratio must be a float, got {type(value).__name__}: {value!r:.80}"
+            f"{name} must be a float, got {type(value).__name__}: {value!r:.80}"
         )
     if not 0.0 < value <= 1.0:
         raise InvalidArgumentError(
-            f"ratio={value} must be in (0, 1]; 0.8 keeps 80% of the budget after a cut"
+            f"{name}={value} must be in (0, 1]; 0.8 keeps 80% of the window after a cut"
         )
 
 
@@ -323,7 +327,7 @@ class RetentionRatio:
     ``retention_ratio`` truncation.
     """
 
-    ratio: float = attrs.field(default=0.8, validator=_check_ratio)
+    ratio: float = attrs.field(default=0.8, validator=_check_share)
 
     def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
         """Do nothing while the chunk fits; else cut to ``ratio`` of the capacity."""
@@ -720,17 +724,6 @@ class Chain:
         return f"Chain({', '.join(repr(p) for p in self.policies)})"
 
 
-def _check_retain(instance: object, attribute: object, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidTypeError(
-            f"retain must be a float, got {type(value).__name__}: {value!r:.80}"
-        )
-    if not 0.0 < value <= 1.0:
-        raise InvalidArgumentError(
-            f"retain={value} must be in (0, 1]; 0.8 cuts the window to 80% when full"
-        )
-
-
 @attrs.frozen
 class Recommended:
     """The default policy: mask tool context first, cut rarely and deep, keep the user.
@@ -738,7 +731,7 @@ class Recommended:
     When a chunk does not fit, it frees room down to ``retain`` of the capacity
     in one cut (so the following updates fit without touching the history, and a
     provider's prompt cache keeps hitting between cuts, as ``RetentionRatio``
-    does), taking in this order, each oldest first:
+    does), taking in this order:
 
     1. tool context (document parts, tool results part by part), *masked*: a
        marker names what was archived and how to read it back, so the model can
@@ -750,11 +743,11 @@ class Recommended:
     5. user turns.
 
     The window's update cap (``max_update_tokens``) bounds each cut, so one step
-    never loses more than about a fifth of the window. See the trade-off table in
-    the policy guide.
+    never loses more than a fifth of the window or a quarter of the history. See the
+    trade-off table in the policy guide.
     """
 
-    retain: float = attrs.field(default=0.8, validator=_check_retain)
+    retain: float = attrs.field(default=0.8, validator=_check_share)
     keep_tools: int = attrs.field(default=1, validator=_nonneg)
 
     def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:

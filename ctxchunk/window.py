@@ -90,7 +90,7 @@ UPDATE_SHARE = 5
 """By default one update may take at most ``capacity // UPDATE_SHARE`` tokens of
 history (a fifth of the window) and at most ``1 / HISTORY_SHARE`` of the unpinned
 history in the window when it begins, so one step never loses more than a quarter of
-the history there was (one chunk at least)."""
+the history there was (one unit may always go)."""
 
 HISTORY_SHARE = 4
 """See :data:`UPDATE_SHARE`."""
@@ -391,12 +391,14 @@ class _Op:
     key_loss: int = 0
     """:attr:`loss` when the update began."""
     cap: int | None = None
-    """The most history the update may take, or None (a pin: no cap)."""
+    """The most history the update may take, or None (no update under way)."""
     units: set[_Unit] = attrs.Factory(set)
     """The units the update has added: no later chunk of it may evict them."""
     units_by_key: dict[str, set[_Unit]] = attrs.Factory(dict)
     taken: dict[str, int] = attrs.Factory(dict)
     """What each update of the operation has taken, once another one began."""
+    admits: list[tuple[_Mark, str, Chunk]] = attrs.Factory(list)
+    """Each admitted chunk with its update and the savepoint just before it."""
 
 
 @attrs.frozen
@@ -409,6 +411,8 @@ class _Mark:
     replaced: int
     archive: int
     loss: int
+    open: _Unit | None
+    admits: int
 
 
 class ContextWindow:
@@ -1419,6 +1423,29 @@ class ContextWindow:
 
     def _cap_update(self, op: _Op, key: str, rest: list[Chunk]) -> None:
         op.capped.add(key)
+        while True:
+            mark = self._savepoint(op)
+            if self._archive_rest(op, rest, past_cap=False):
+                return
+            # No room for the marker within the cap: the update's own newest chunk
+            # goes to the archive too (what it evicted comes back), so the marker
+            # fits without taking more history.
+            self._rollback(op, mark)
+            if not op.admits or op.admits[-1][1] != key:
+                break
+            back, _, chunk = op.admits[-1]
+            self._rollback(op, back)
+            rest.insert(0, chunk)
+        # Nothing of the update is left to give back: the marker may take one chunk
+        # past the cap rather than leave archived parts nobody can find.
+        self._archive_rest(op, rest, past_cap=True)
+
+    def _archive_rest(self, op: _Op, rest: list[Chunk], *, past_cap: bool) -> bool:
+        """Archive ``rest`` as oversize and admit the markers that name it.
+
+        False, with the work half done, when a marker does not fit (never with
+        ``past_cap``): the caller rolls back.
+        """
         for chunk in rest:
             if chunk.kind is Kind.TOOL_CALL and chunk.meta.call_id is not None:
                 self._set_open(None)
@@ -1429,7 +1456,14 @@ class ContextWindow:
             marker = self._marker(first, standalone=self._place(first) is None)
             if marker.id in self._by_id:
                 continue  # the same marker already names these parts
-            self._admit(op, marker)
+            if self._admit(op, marker):
+                continue
+            if not past_cap:
+                return False
+            if op.cap is not None:
+                op.cap += self._chunk_tokens
+                self._admit(op, marker)
+        return True
 
     def _place(self, chunk: Chunk) -> _Unit | None:
         if chunk.kind is Kind.TOOL_CALL:
@@ -1509,6 +1543,7 @@ class ContextWindow:
             unit = group
             self._set_chunks(group, (*group.chunks, chunk))
         op.added.append(chunk)
+        op.admits.append((mark, op.key or "", chunk))
         op.units.add(unit)
         has_results = any(c.kind is Kind.TOOL_RESULT for c in unit.chunks)
         self._set_open(
@@ -1541,6 +1576,8 @@ class ContextWindow:
             replaced=len(op.replaced),
             archive=len(self._archive),
             loss=op.loss,
+            open=self._open,
+            admits=len(op.admits),
         )
 
     def _rollback(self, op: _Op, mark: _Mark) -> None:
@@ -1553,6 +1590,8 @@ class ContextWindow:
         del op.replaced[mark.replaced :]
         del self._archive[mark.archive :]
         op.loss = mark.loss
+        self._open = mark.open
+        del op.admits[mark.admits :]
 
     def _may_take(self, op: _Op, loss: int, *, piece: bool = True) -> bool:
         """Whether the update may lose ``loss`` more tokens of history.

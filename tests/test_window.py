@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +41,9 @@ WORDS = [
     "lambda",
     "mu",
 ]
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def text_of(n_words: int, seed: int = 0) -> str:
@@ -598,13 +602,28 @@ class TestNeverAllAtOnce:
         window.pin(text_of(200, 1))
         window.add_turn("user", text_of(60, 2))
         window.add_turn("assistant", text_of(60, 3))
-        before = {c.id for c in window.chunks}
-        change = window.add_document(text_of(70, 4))
-        if not change.added or all(c.meta.marks for c in change.added):
-            assert {c.id for c in window.chunks} >= before - {
-                e.chunk.id for e in change.evicted
-            }
-            assert change.lost_tokens <= window.chunk_tokens
+        before = [c.id for c in window.chunks]
+        # Only the two protected turns could make room, so the result is refused
+        # and nothing is evicted for it.
+        change = window.add_tool_call("search", {}, text_of(70, 4))
+        assert change.capped_tokens > 0
+        assert change.lost_tokens == 0
+        assert [c.id for c in window.chunks if c.id in before] == before
+        window.check_valid()
+
+    def test_capped_update_is_always_named(self):
+        """The archived tail of a capped page is named by a marker, even when the
+        room kept for that marker could not be made."""
+        window = ContextWindow(6000)
+        window.pin("You are a helpful assistant.")
+        window.add_turn("user", "What does json do? " * 20)
+        page = (FIXTURES / "html" / "library-json.html").read_bytes()
+        change = window.add_document(page, url="https://docs.python.org/3/library/")
+        capped = {e.chunk.source for e in change.evicted if e.reason is Reason.OVERSIZE}
+        assert capped
+        assert capped <= {c.meta.marks for c in window.chunks}
+        # The marker found its room among the page's own parts, not in the history.
+        assert change.lost_tokens == 0
         window.check_valid()
 
     def test_chunk_tokens_equal_to_budget_is_refused(self):
