@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated
+from collections.abc import Iterable, Mapping
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, StrictStr
 from pydantic_core import PydanticCustomError
@@ -12,6 +13,7 @@ from pydantic_core import PydanticCustomError
 from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_T = TypeVar("_T")
 
 
 def check_int(name: str, value: object, minimum: int) -> int:
@@ -51,6 +53,36 @@ def check_bool(name: str, value: object) -> bool:
             f"{name} must be True or False, got {type(value).__name__}: {value!r:.80}"
         )
     return value
+
+
+def check_items(name: str, value: object, item: type[_T]) -> list[_T]:
+    """Return ``value`` as a list if it is an iterable of ``item`` instances.
+
+    A str, bytes or mapping is not taken for a list.
+
+    Raises:
+        InvalidTypeError: ``value`` is not such an iterable, or holds another type.
+
+    >>> check_items("chunks", [1, "2"], int)
+    Traceback (most recent call last):
+    ...
+    ctxchunk.exceptions.InvalidTypeError: chunks must hold int, got str: '2'
+    """
+    if isinstance(value, (str, bytes, bytearray, Mapping)) or not isinstance(
+        value, Iterable
+    ):
+        raise InvalidTypeError(
+            f"{name} must be a list of {item.__name__}, got {type(value).__name__}: "
+            f"{value!r:.80}"
+        )
+    items = list(value)
+    for entry in items:
+        if not isinstance(entry, item):
+            raise InvalidTypeError(
+                f"{name} must hold {item.__name__}, got {type(entry).__name__}: "
+                f"{entry!r:.80}"
+            )
+    return items
 
 
 def check_str(name: str, value: object) -> str:

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import regex
 
-from ctxchunk._checks import check_int, check_str
+from ctxchunk._checks import check_int, check_items, check_str
 from ctxchunk.change import Eviction, Reason
 from ctxchunk.chunk import Chunk
 from ctxchunk.exceptions import InvalidTypeError, StateError
@@ -131,22 +131,6 @@ class Archive(abc.ABC):
         """Release what the store holds open. The default does nothing."""
 
 
-def _check_evictions(evictions: Sequence[Eviction]) -> Sequence[Eviction]:
-    if isinstance(evictions, (str, bytes)) or not isinstance(evictions, Iterable):
-        raise InvalidTypeError(
-            f"evictions must be a sequence of Eviction, got "
-            f"{type(evictions).__name__}: {evictions!r:.80}"
-        )
-    evictions = list(evictions)
-    for entry in evictions:
-        if not isinstance(entry, Eviction):
-            raise InvalidTypeError(
-                f"evictions must hold Eviction records, got {type(entry).__name__}: "
-                f"{entry!r:.80}"
-            )
-    return evictions
-
-
 def _check_query(query: str, limit: int) -> tuple[list[str], int]:
     query = check_str("query", query)
     limit = check_int("limit", limit, 1)
@@ -173,7 +157,7 @@ class MemoryArchive(Archive):
         self._postings: dict[str, dict[int, int]] = {}
 
     def add(self, evictions: Sequence[Eviction]) -> None:  # noqa: D102
-        for entry in _check_evictions(evictions):
+        for entry in check_items("evictions", evictions, Eviction):
             self._entries.append(entry)
             chunk = entry.chunk
             if chunk.meta.marks is None:
@@ -333,7 +317,7 @@ class SQLiteArchive(Archive):
         return self._session
 
     def add(self, evictions: Sequence[Eviction]) -> None:  # noqa: D102
-        evictions = _check_evictions(evictions)
+        evictions = check_items("evictions", evictions, Eviction)
         if not evictions:
             return
         db = self._db
