@@ -33,6 +33,7 @@ from typing import Any
 
 import attrs
 
+from ctxchunk._checks import check_int
 from ctxchunk.documents import read_document
 from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
 from ctxchunk.session import (
@@ -1535,6 +1536,20 @@ class _Log:
             )
         return turn_id
 
+    def ask(self, text: str, *, facts: Sequence[_Fact] | None, voice: bool) -> None:
+        """Add a user turn, then a request for the model's reply.
+
+        The turn states one of ``facts``, if given, and the fact is planted.
+        """
+        needle = None
+        if facts is not None:
+            sentence, needle = self.fact(facts)
+            text = f"{text} {sentence}"
+        turn_id = self.user(text, voice=voice)
+        if needle is not None:
+            self.plant(needle, turn_id)
+        self.request()
+
     def spoken(self, text: str, *, interrupt_rate: float) -> None:
         """Add an assistant turn with word timings, maybe cut off part-way."""
         turn_id = self.id("a")
@@ -1630,14 +1645,8 @@ def _voice_research(log: _Log, turns: int) -> None:
     for index in range(turns):
         topic = topics[index * len(topics) // turns]
         text = w.fill(rng.choice(_RESEARCH_ASKS), topic)
-        needle = None
-        if index in fact_turns:
-            sentence, needle = log.fact(_USER_FACTS["research"])
-            text = f"{text} {sentence}"
-        turn_id = log.user(text, voice=True)
-        if needle is not None:
-            log.plant(needle, turn_id)
-        log.request()
+        stated = _USER_FACTS["research"] if index in fact_turns else None
+        log.ask(text, facts=stated, voice=True)
         opened = rng.choices((0, 1, 2), (15, 70, 15))[0]
         if index < 2:
             opened = max(opened, 1)
@@ -1697,14 +1706,8 @@ def _support_call(log: _Log, turns: int) -> None:
     customer = f"C{_digits(rng, 7)}"
     for index in range(turns):
         text = w.fill(rng.choice(_SUPPORT_ASKS) if index else _SUPPORT_OPENING, topic)
-        needle = None
-        if index in fact_turns:
-            sentence, needle = log.fact(_USER_FACTS["support"])
-            text = f"{text} {sentence}"
-        turn_id = log.user(text, voice=True)
-        if needle is not None:
-            log.plant(needle, turn_id)
-        log.request()
+        stated = _USER_FACTS["support"] if index in fact_turns else None
+        log.ask(text, facts=stated, voice=True)
         if rng.random() < 0.5:
             name = rng.choice(("lookup_order", "get_device", "check_warranty"))
             low, high = SMALL_RESULT_TOKENS
@@ -1747,14 +1750,8 @@ def _long_chat(log: _Log, turns: int) -> None:
             topic = rng.choice(_CHAT_TOPICS)
             switch += rng.randrange(15, 30)
         text = w.fill(rng.choice(_CHAT_ASKS), topic)
-        needle = None
-        if index in fact_turns:
-            sentence, needle = log.fact(_USER_FACTS["personal"])
-            text = f"{text} {sentence}"
-        turn_id = log.user(text, voice=False)
-        if needle is not None:
-            log.plant(needle, turn_id)
-        log.request()
+        stated = _USER_FACTS["personal"] if index in fact_turns else None
+        log.ask(text, facts=stated, voice=False)
         if rng.random() < 0.05:
             result = w.small_result(topic, rng.randrange(50, 200), key=_mixed(rng, 8))
             log.add(log.tool("get_weather", {"city": "Lisbon", "days": 3}, result))
@@ -1771,14 +1768,8 @@ def _paste(log: _Log, turns: int) -> None:
     for index in range(before):
         share = (fill_to - log.window) // (before - index)
         text = w.fill(rng.choice(_WORK_ASKS), topic)
-        needle = None
-        if index == 0:
-            sentence, needle = log.fact(_USER_FACTS["work"])
-            text = f"{text} {sentence}"
-        turn_id = log.user(text, voice=False)
-        if needle is not None:
-            log.plant(needle, turn_id)
-        log.request()
+        stated = _USER_FACTS["work"] if index == 0 else None
+        log.ask(text, facts=stated, voice=False)
         share -= log.count(text) + _MESSAGE_OVERHEAD
         if index % 2 == 1 and share > 1200:
             call = log.tool(
@@ -1872,14 +1863,8 @@ def _parallel_tools(log: _Log, turns: int) -> None:
     for index in range(turns):
         topic = topics[index * len(topics) // turns]
         text = w.fill(rng.choice(_WORK_ASKS), topic)
-        needle = None
-        if index in fact_turns:
-            sentence, needle = log.fact(_USER_FACTS["work"])
-            text = f"{text} {sentence}"
-        turn_id = log.user(text, voice=False)
-        if needle is not None:
-            log.plant(needle, turn_id)
-        log.request()
+        stated = _USER_FACTS["work"] if index in fact_turns else None
+        log.ask(text, facts=stated, voice=False)
         if index == 0 or rng.random() < 0.7:
             facts: list[str] = []
             page_needle = None
@@ -1907,16 +1892,6 @@ _SHAPES: dict[str, Callable[[_Log, int], None]] = {
     "paste": _paste,
     "parallel_tools": _parallel_tools,
 }
-
-
-def _check_int(name: str, value: object, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(
-            f"{name} must be an int, got {type(value).__name__}: {value!r:.40}"
-        )
-    if value < minimum:
-        raise InvalidArgumentError(f"{name}={value} must be at least {minimum}")
-    return value
 
 
 def generate_realistic_session(
@@ -1982,7 +1957,7 @@ def generate_realistic_session(
     >>> s.name, s == generate_realistic_session(1, shape="long_chat", turns=5)
     ('long_chat-1', True)
     """
-    _check_int("seed", seed, minimum=-(2**63))
+    check_int("seed", seed, -(2**63))
     if shape is None:
         shape = REALISTIC_SHAPES[seed % len(REALISTIC_SHAPES)]
     if shape not in _SHAPES:
@@ -1990,15 +1965,13 @@ def generate_realistic_session(
             f"shape={shape!r:.40} is not a session shape; use one of "
             f"{', '.join(REALISTIC_SHAPES)}"
         )
-    turns = _check_int(
-        "turns", DEFAULT_TURNS[shape] if turns is None else turns, minimum=1
-    )
+    turns = check_int("turns", DEFAULT_TURNS[shape] if turns is None else turns, 1)
     if isinstance(corpus, str) or not all(isinstance(t, str) for t in corpus):
         raise InvalidTypeError(
             f"corpus must be a sequence of texts (str), got {corpus!r:.60}"
         )
     for distance in probe_at:
-        _check_int("probe_at distance", distance, minimum=1)
+        check_int("probe_at distance", distance, 1)
     rng = random.Random(seed)
     log = _Log(rng, _Writer(rng, get_tokenizer("o200k_base"), corpus), probe_at)
     _SHAPES[shape](log, turns)
@@ -2028,8 +2001,8 @@ def realistic_sessions(
     >>> [s.name for s in realistic_sessions(2, 10)]
     ['voice_research-10', 'support_call-11']
     """
-    _check_int("count", count, minimum=0)
-    _check_int("seed", seed, minimum=-(2**63))
+    check_int("count", count, 0)
+    check_int("seed", seed, -(2**63))
     for index in range(count):
         shape = REALISTIC_SHAPES[index % len(REALISTIC_SHAPES)]
         yield generate_realistic_session(seed + index, shape=shape, corpus=corpus)
