@@ -12,9 +12,15 @@ from collections.abc import Callable, Sequence
 from itertools import accumulate
 from pathlib import Path
 
+from ctxchunk._aggregate import METRICS, PERCENTILES, Aggregate
 from ctxchunk.simulate import SimulationResult
 
-__all__ = ["render_report", "write_report"]
+__all__ = [
+    "render_fleet_report",
+    "render_report",
+    "write_fleet_report",
+    "write_report",
+]
 
 _COLOURS = (
     "#d62728",
@@ -401,4 +407,198 @@ def write_report(
     """Write the HTML report of one or more simulations to ``path``; return it."""
     target = Path(path)
     target.write_text(render_report(results), encoding="utf-8")
+    return target
+
+
+_SHARE_METRICS = frozenset({"worst_loss_share", "recall", "recoverable_recall"})
+"""Aggregate metrics that are shares, drawn and shown as percentages."""
+
+
+def _stat_text(key: str, value: object) -> str:
+    if value is None:
+        return "-"
+    assert isinstance(value, (int, float))
+    if key in _SHARE_METRICS:
+        return f"{value:.1%}"
+    if key.startswith("cost"):
+        return f"{value:.4f}"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def _x_label(key: str, value: float, step: float) -> str:
+    if key in _SHARE_METRICS:
+        return f"{value:.0%}"
+    if key.startswith("cost"):
+        return _money(value, step)
+    return f"{value:,.0f}"
+
+
+def _cdf_chart(
+    curves: Sequence[Sequence[tuple[float, float]]], key: str, title: str
+) -> str:
+    """One CDF per policy: the share of sessions (y) at or below each value (x).
+
+    Each curve is a step line through its ``(value, share)`` points, starting at
+    share 0 left of its smallest value, so where a policy's line sits to the left it
+    is smaller for that share of the sessions.
+    """
+    peak = max((c[-1][0] for c in curves if c), default=0.0)
+    if key in _SHARE_METRICS:
+        peak = max(peak, 1.0)
+    x_ticks = _ticks(
+        peak or 1.0, 8, integer=key in ("eviction_events", "worst_loss_tokens")
+    )
+    right_value = x_ticks[-1]
+    step = x_ticks[1] - x_ticks[0] if len(x_ticks) > 1 else 1.0
+    inner_w, inner_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
+    bottom = _H - _BOTTOM
+
+    def x(v: float) -> float:
+        return _LEFT + inner_w * v / right_value
+
+    def y(share: float) -> float:
+        return bottom - inner_h * share
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
+        f'viewBox="0 0 {_W} {_H}" role="img" aria-label="CDF of {_esc(title)}">'
+    ]
+    for k in range(5):
+        share = k / 4
+        parts.append(
+            f'<line x1="{_LEFT}" y1="{y(share):.1f}" x2="{_W - _RIGHT}" '
+            f'y2="{y(share):.1f}" stroke="#e6e6e6"/>'
+            f'<text x="{_LEFT - 6}" y="{y(share) + 4:.1f}" text-anchor="end">'
+            f"{share:.0%}</text>"
+        )
+    parts.extend(
+        f'<line x1="{x(t):.1f}" y1="{bottom}" x2="{x(t):.1f}" y2="{bottom + 5}" '
+        f'stroke="#888"/><text x="{x(t):.1f}" y="{bottom + 19}" '
+        f'text-anchor="middle">{_esc(_x_label(key, t, step))}</text>'
+        for t in x_ticks
+    )
+    mid_y = (_TOP + bottom) / 2
+    parts.append(
+        f'<line x1="{_LEFT}" y1="{bottom}" x2="{_W - _RIGHT}" y2="{bottom}" '
+        f'stroke="#888"/>'
+        f'<line x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{bottom}" stroke="#888"/>'
+        f'<text class="title" x="{(_LEFT + _W - _RIGHT) / 2}" y="{_H - 10}" '
+        f'text-anchor="middle">{_esc(title)}</text>'
+        f'<text class="title" x="16" y="{mid_y}" text-anchor="middle" '
+        f'transform="rotate(-90 16 {mid_y})">sessions at or below</text>'
+    )
+    for index, curve in enumerate(curves):
+        if not curve:
+            continue
+        colour = _COLOURS[index % len(_COLOURS)]
+        # Policies with equal curves would hide each other: offset each a little.
+        nudge = index * 1.5
+        points = [f"{x(curve[0][0]) + nudge:.1f},{y(0):.1f}"]
+        previous = 0.0
+        for value, share in curve:
+            px = x(value) + nudge
+            points.append(f"{px:.1f},{y(previous) - nudge:.1f}")
+            points.append(f"{px:.1f},{y(share) - nudge:.1f}")
+            previous = share
+        points.append(f"{_W - _RIGHT:.1f},{y(previous) - nudge:.1f}")
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
+            f'stroke-linejoin="round" points="{" ".join(points)}"/>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _aggregate_table(aggregate: Aggregate, key: str) -> str:
+    columns = [f"p{p}" for p in PERCENTILES] + ["max", "mean", "sessions"]
+    head = "<th>policy</th>" + "".join(f"<th>{c}</th>" for c in columns)
+    body = []
+    for row in aggregate.table():
+        stats = row[key]
+        cells = "".join(
+            f"<td>{_esc(_stat_text(key, stats.get(c)))}</td>"
+            if c != "sessions"
+            else f"<td>{stats['sessions']:,}</td>"
+            for c in columns
+        )
+        body.append(f"<tr><td>{_esc(row['policy'])}</td>{cells}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def render_fleet_report(
+    aggregate: Aggregate,
+    detailed: Sequence[SimulationResult] = (),
+    *,
+    failed: int = 0,
+) -> str:
+    """Return the HTML report of many sessions: distributions, then a few sessions.
+
+    Per metric, a table of percentiles and a CDF with one line per policy; the
+    share of sessions each policy beat the baseline in; then the per-session report
+    of each of ``detailed``.
+    """
+    names = list(aggregate.names)
+    legend = _legend(names)
+    first = detailed[0] if detailed else None
+    setting = ""
+    if first is not None:
+        setting = (
+            f" Budget {first.budget:,} tokens, chunks of at most "
+            f"{first.chunk_tokens:,} tokens, prices for {_esc(first.model)}."
+        )
+    parts = [
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>ctxchunk simulation: {aggregate.sessions:,} sessions</title>"
+        f"<style>{_STYLE}</style></head><body>"
+        f"<section><h1>Simulation of {aggregate.sessions:,} sessions</h1>"
+        f"<p>{len(names)} policies.{setting}"
+        + (
+            f" {failed:,} sessions could not be replayed and are left out."
+            if failed
+            else ""
+        )
+        + " Percentiles by nearest rank over sessions. Recall is taken over the "
+        "sessions that have probes.</p>"
+    ]
+    if aggregate.baseline is not None:
+        shares = [aggregate.beat_share(n) for n in names]
+        shown = [(n, s) for n, s in zip(names, shares, strict=True) if s is not None]
+        if shown:
+            parts.append(
+                f"<h2>Sessions where the policy beat {_esc(aggregate.baseline)}</h2>"
+                "<p>A smaller worst one-step loss share than the baseline, with no "
+                "lower recoverable recall.</p>"
+                + _bar_chart([s for _, s in shown], [n for n, _ in shown], "beat share")
+            )
+    for key, title in METRICS:
+        curves = [aggregate.cdf(name, key) for name in names]
+        parts.append(
+            f"<h2>{_esc(title[0].upper() + title[1:])}</h2>"
+            f"{_aggregate_table(aggregate, key)}{legend}"
+            f"{_cdf_chart(curves, key, title)}"
+        )
+    parts.append("</section>")
+    if detailed:
+        parts.append(
+            f"<h1>The first {len(detailed)} sessions in detail</h1>"
+            + "".join(_section(result) for result in detailed)
+        )
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def write_fleet_report(
+    aggregate: Aggregate,
+    detailed: Sequence[SimulationResult],
+    path: str | os.PathLike[str],
+    *,
+    failed: int = 0,
+) -> Path:
+    """Write :func:`render_fleet_report` to ``path``; return it."""
+    target = Path(path)
+    target.write_text(
+        render_fleet_report(aggregate, detailed, failed=failed), encoding="utf-8"
+    )
     return target

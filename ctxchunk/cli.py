@@ -5,13 +5,17 @@ Exit codes, for scripts:
 - ``0``: success;
 - ``1``: the input could not be processed (unreadable file, invalid text or session,
   a bound that cannot be met); the message on stderr says why;
-- ``2``: the command line itself is wrong (unknown option, missing argument).
+- ``2``: the command line itself is wrong (unknown option, missing argument, an
+  unknown policy or model);
+- ``141``: the reader of the output closed the pipe (``... | head -1``); nothing is
+  printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +34,9 @@ EXIT_INPUT = 1
 """The input could not be processed."""
 EXIT_USAGE = 2
 """The command line is wrong (argparse's own convention)."""
+EXIT_PIPE = 141
+"""The reader of the output closed the pipe (128 + SIGPIPE, what a shell reports
+for a tool that SIGPIPE ended)."""
 
 _EPILOG = """\
 examples:
@@ -160,8 +167,18 @@ def parse_policy(spec: str) -> object:
     built: list[object] = []
     for part in parts:
         name, _, arg = part.partition(":")
+        if name == "baseline" and len(parts) > 1:
+            raise argparse.ArgumentTypeError(
+                f"policy {spec!r}: baseline cannot be chained (it is not a policy "
+                f"step but a window that pushes updates whole); give it as its own "
+                f"--policy baseline"
+            )
+        if name in ("baseline", "recommended", "drop-oldest", "summarize") and arg:
+            raise argparse.ArgumentTypeError(
+                f"policy {part!r}: {name} takes no arguments; write {name}"
+            )
         try:
-            if name == "baseline" and not arg and len(parts) == 1:
+            if name == "baseline":
                 built.append(WholeUpdateBaseline())
             elif name == "recommended" and not arg:
                 built.append(policies.Recommended())
@@ -189,16 +206,6 @@ def parse_policy(spec: str) -> object:
     return policies.Chain(*built)  # type: ignore[arg-type]
 
 
-def _simulate_one(job: tuple[str, dict[str, object], dict[str, object]]) -> object:
-    """Load and simulate one session (a top-level function, so processes can run it)."""
-    from ctxchunk.session import load_session
-    from ctxchunk.simulate import simulate
-
-    path, named, options = job
-    session = load_session(path)
-    return simulate(session, named, **options)  # type: ignore[arg-type]
-
-
 class _Progress:
     """A one-line progress bar on stderr, shown for runs of several sessions."""
 
@@ -207,10 +214,13 @@ class _Progress:
         self.done = 0
         self.stream = stream
         self.enabled = total > 1
+        self.step_every = max(1, total // 1000)
 
-    def step(self) -> None:
+    def step(self, _outcome: object = None) -> None:
         self.done += 1
-        if self.enabled:
+        if self.enabled and (
+            self.done % self.step_every == 0 or self.done == self.total
+        ):
             filled = 30 * self.done // self.total
             bar = "#" * filled + "." * (30 - filled)
             end = "\n" if self.done == self.total else ""
@@ -218,49 +228,177 @@ class _Progress:
             self.stream.flush()
 
 
-def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
-    from concurrent.futures import ProcessPoolExecutor
+def _check_output(option: str, path: str | None) -> None:
+    """Fail before the run, not after it, when an output file cannot be written.
 
+    Raises:
+        _InputError: ``path`` is a directory, its folder does not exist, or either
+            is not writable.
+    """
+    if path is None or path == "-":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise _InputError(f"{option} {path}: is a directory; give a file name")
+    folder = target.parent
+    if not folder.is_dir():
+        raise _InputError(f"{option} {path}: no such directory {str(folder)!r}")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise _InputError(f"{option} {path}: the file is not writable")
+    if not target.exists() and not os.access(folder, os.W_OK):
+        raise _InputError(f"{option} {path}: cannot create a file in {str(folder)!r}")
+
+
+def _write_output(option: str, path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _InputError(f"{option} {path}: {exc.strerror}") from None
+
+
+def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
+    from ctxchunk._aggregate import aggregate_of
+    from ctxchunk._fleet import Config, count_inputs, iter_inputs, run
+    from ctxchunk.exceptions import SessionLogError
     from ctxchunk.simulate import SimulationResult, default_chunk_tokens
 
     specs = args.policy or list(DEFAULT_POLICIES)
     named = {spec: parse_policy(spec) for spec in specs}
+    if len(named) != len(specs):
+        raise argparse.ArgumentTypeError("each --policy must be given once")
     chunk_tokens = args.chunk_tokens or default_chunk_tokens(args.budget)
     _check_sizes(args.budget, chunk_tokens)
-    for path in args.sessions:
-        if not Path(path).is_file():
-            raise _InputError(f"{path}: no such file")
+    if args.address is not None and args.engine != "ray":
+        raise argparse.ArgumentTypeError("--address needs --engine ray")
+    _check_output("--report", args.report)
+    _check_output("--json", args.json)
+    total = count_inputs(args.sessions)
     options: dict[str, object] = {
         "budget": args.budget,
         "chunk_tokens": chunk_tokens,
         "model": args.model,
     }
-    jobs = [(path, named, options) for path in args.sessions]
-    progress = _Progress(len(jobs), sys.stderr)
-    results: list[SimulationResult] = []
-    if args.jobs > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            for result in pool.map(_simulate_one, jobs):
-                results.append(result)  # type: ignore[arg-type]
-                progress.step()
-    else:
-        for job in jobs:
-            results.append(_simulate_one(job))  # type: ignore[arg-type]
-            progress.step()
+    config = Config(named, options, args.format)
+    # One session is its own detail: its table, charts and series are the output.
+    detail = max(args.detail, 1) if total == 1 else args.detail
+    aggregate = aggregate_of(specs, ())
+    detailed: dict[int, SimulationResult] = {}
+    failed: list[str] = []
+    progress = _Progress(total, sys.stderr)
+    outcomes = run(
+        iter_inputs(args.sessions),
+        config,
+        total=total,
+        engine=args.engine,
+        workers=args.jobs,
+        address=args.address,
+        detail=detail,
+        on_outcome=progress.step,
+    )
+    try:
+        for outcome in outcomes:
+            if outcome.summary is None:
+                if not args.keep_going:
+                    raise SessionLogError(str(outcome.error))
+                failed.append(str(outcome.error))
+                continue
+            aggregate.add(outcome.summary)
+            if outcome.result is not None:
+                detailed[outcome.index] = outcome.result
+    finally:
+        close = getattr(outcomes, "close", None)
+        if close is not None:
+            close()
+    results = [detailed[index] for index in sorted(detailed)]
+    failed.sort()
     if args.report:
-        from ctxchunk._report import write_report
+        from ctxchunk._report import write_fleet_report, write_report
 
-        write_report(results, args.report)
+        try:
+            if total == 1 and results:
+                write_report(results, args.report)
+            else:
+                write_fleet_report(aggregate, results, args.report, failed=len(failed))
+        except OSError as exc:
+            raise _InputError(f"--report {args.report}: {exc.strerror}") from None
+    if failed:
+        shown = "\n  ".join(failed[:10])
+        more = f"\n  ... and {len(failed) - 10} more" if len(failed) > 10 else ""
+        sys.stderr.write(
+            f"ctxchunk simulate: {len(failed)} of {total} sessions failed and were "
+            f"left out:\n  {shown}{more}\n"
+        )
     if args.json:
-        payload = {"sessions": [r.to_dict() for r in results]}
+        payload = {
+            "aggregate": aggregate.to_dict(),
+            "failed": failed,
+            "sessions": [r.to_dict() for r in results],
+        }
         text = json.dumps(payload, indent=1, sort_keys=True) + "\n"
         if args.json == "-":
             out.write(text)
             return EXIT_OK
-        Path(args.json).write_text(text, encoding="utf-8")
-    for result in results:
-        _print_comparison(result, out)
+        _write_output("--json", args.json, text)
+    if total <= detail:
+        for result in results:
+            _print_comparison(result, out)
+    if total > 1:
+        _print_aggregate(aggregate, options, out)
     return EXIT_OK
+
+
+def _print_aggregate(
+    aggregate: object, options: dict[str, object], out: TextIO
+) -> None:
+    from ctxchunk._aggregate import METRICS, PERCENTILES, Aggregate
+
+    assert isinstance(aggregate, Aggregate)
+    out.write(
+        f"\n{aggregate.sessions:,} sessions: budget {options['budget']:,}, chunks of "
+        f"at most {options['chunk_tokens']:,} tokens, prices of {options['model']}\n"
+    )
+    rows = aggregate.table()
+    columns = [f"p{p}" for p in PERCENTILES] + ["max", "mean"]
+    for key, title in METRICS:
+        probed = rows[0][key]["sessions"] if rows else 0
+        note = ""
+        if key.endswith("recall"):
+            note = f" ({probed:,} sessions with probes)"
+        header = f"{title + note:<44}" + "".join(f"{c:>10}" for c in columns)
+        out.write("\n" + header + "\n" + "-" * len(header) + "\n")
+        for row in rows:
+            stats = row[key]
+            cells = "".join(f"{_format_stat(key, stats.get(c)):>10}" for c in columns)
+            out.write(f"{row['policy'][:43]:<44}{cells}\n")
+    if aggregate.baseline is not None:
+        out.write(
+            f"\nbeat {aggregate.baseline} (a smaller worst one-step loss share, and no "
+            f"lower recoverable recall):\n"
+        )
+        for row in rows:
+            beat = row["beat_baseline"]
+            if beat is not None:
+                out.write(
+                    f"  {row['policy'][:42]:<42} {beat['share']:>7.1%} of sessions "
+                    f"({beat['sessions']:,})\n"
+                )
+    out.write(
+        "percentiles by nearest rank over sessions; worst one-step loss counts "
+        "everything that left, was masked, replaced or cleared\n"
+    )
+
+
+def _format_stat(key: str, value: object) -> str:
+    if value is None:
+        return "-"
+    assert isinstance(value, (int, float))
+    if key in ("worst_loss_share", "recall", "recoverable_recall"):
+        return f"{value:.1%}"
+    if key == "cost_cached_usd":
+        return f"{value:.4f}"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
 
 
 def _check_sizes(budget: int, chunk_tokens: int) -> None:
@@ -333,6 +471,26 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{number} must be at least 0")
+    return number
+
+
+def _priced_model(value: str) -> str:
+    from ctxchunk.simulate import DEFAULT_PRICES
+
+    if value not in DEFAULT_PRICES:
+        raise argparse.ArgumentTypeError(
+            f"no prices for model {value!r}; use one of {', '.join(DEFAULT_PRICES)}"
+        )
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``ctxchunk`` command."""
     parser = argparse.ArgumentParser(
@@ -399,7 +557,17 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     simulate.add_argument(
-        "sessions", nargs="+", metavar="SESSION", help="JSONL session log files"
+        "sessions",
+        nargs="+",
+        metavar="LOGS",
+        help="session logs: files, directories (searched for *.jsonl, *.json and "
+        "their .gz) or globs (quote them to let ctxchunk expand ** itself)",
+    )
+    simulate.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "session", "chat", "realtime", "items"],
+        help="the logs' format (default auto: detected per file from its first record)",
     )
     simulate.add_argument(
         "--budget",
@@ -428,6 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--model",
         default="gpt-realtime",
+        type=_priced_model,
         help="model whose prices and chat format apply (default gpt-realtime)",
     )
     simulate.add_argument("--report", metavar="FILE", help="write an HTML report")
@@ -439,7 +608,36 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=1,
         metavar="N",
-        help="simulate sessions in N processes (results are identical)",
+        help="simulate sessions in N processes, or on N CPUs of a local Ray "
+        "instance (results are identical)",
+    )
+    simulate.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this machine's processes (default); ray: Ray workers "
+        "(pip install 'ctxchunk[ray]')",
+    )
+    simulate.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="with --engine ray, the cluster to run on (ray://HOST:10001, or auto); "
+        "default: start a local Ray instance",
+    )
+    simulate.add_argument(
+        "--detail",
+        type=_non_negative_int,
+        default=3,
+        metavar="N",
+        help="the first N sessions get their own table, charts and full JSON "
+        "series (default 3); every session counts in the distributions",
+    )
+    simulate.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="leave out a session that cannot be read or replayed (listed at the "
+        "end) instead of stopping",
     )
     simulate.set_defaults(run=_cmd_simulate)
     return parser
@@ -459,6 +657,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``ctxchunk split f | head -1``): stop quietly, as
+        # a Unix tool killed by SIGPIPE would. Python flushes stdout again at exit,
+        # so point it at /dev/null first or that flush fails too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
     except argparse.ArgumentTypeError as exc:
         parser.print_usage(sys.stderr)
         print(f"ctxchunk {args.command}: error: {exc}", file=sys.stderr)

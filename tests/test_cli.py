@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -276,3 +277,146 @@ class TestSimulate:
         with pytest.raises(SystemExit) as exc:
             main(["simulate", str(_small_session(tmp_path))])
         assert exc.value.code == EXIT_USAGE
+
+
+class TestSimulateEdges:
+    @pytest.mark.parametrize("option", ["--report", "--json"])
+    def test_directory_output_fails_before_the_run(self, tmp_path, capsys, option):
+        """An output that is a directory, or in a missing one, exits 1 up front."""
+        path = _small_session(tmp_path)
+        argv = ["simulate", str(path), "--budget", "300", option, str(tmp_path)]
+        assert main(argv) == EXIT_INPUT
+        err = capsys.readouterr().err
+        assert f"{option} {tmp_path}: is a directory" in err
+        assert "Traceback" not in err
+        missing = str(tmp_path / "nope" / "out.html")
+        argv[-1] = missing
+        assert main(argv) == EXIT_INPUT
+        assert "no such directory" in capsys.readouterr().err
+
+    def test_broken_pipe_is_quiet(self):
+        """`ctxchunk split FILE | head -1` ends without a traceback."""
+        command = (
+            f"{shlex.quote(sys.executable)} -m ctxchunk.cli split "
+            f"{shlex.quote(str(PROSE))} --max-tokens 5 | head -1"
+        )
+        result = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", command],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.stderr == ""
+        assert result.stdout.count("\n") == 1
+        assert result.returncode in (0, 141)
+
+    def test_unknown_model_is_usage_error(self, tmp_path, capsys):
+        """--model without prices exits 2 and lists the models it knows."""
+        path = _small_session(tmp_path)
+        argv = ["simulate", str(path), "--budget", "300", "--model", "bogus"]
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == EXIT_USAGE
+        assert "no prices for model 'bogus'; use one of gpt-realtime" in (
+            capsys.readouterr().err
+        )
+
+    def test_chained_baseline_says_why(self, tmp_path, capsys):
+        """`baseline+drop-oldest` says baseline cannot be chained, not 'unknown'."""
+        path = _small_session(tmp_path)
+        argv = ["simulate", str(path), "--budget", "300"]
+        assert main([*argv, "--policy", "baseline+drop-oldest"]) == EXIT_USAGE
+        err = capsys.readouterr().err
+        assert "baseline cannot be chained" in err
+        assert "unknown policy" not in err
+        assert main([*argv, "--policy", "drop-oldest:3"]) == EXIT_USAGE
+        assert "drop-oldest takes no arguments" in capsys.readouterr().err
+
+    def test_directory_argument_and_aggregate_table(self, tmp_path, capsys):
+        """A directory of logs (plain and .gz) is simulated; many sessions print the
+        distribution table with the share that beat the baseline."""
+        import gzip
+
+        folder = tmp_path / "logs"
+        folder.mkdir()
+        text = _small_session(tmp_path).read_text()
+        for i in range(4):
+            (folder / f"s{i}.jsonl").write_text(text)
+        with gzip.open(folder / "s4.jsonl.gz", "wt") as handle:
+            handle.write(text)
+        argv = ["simulate", str(folder), "--budget", "300", "--json", "-"]
+        assert main(argv) == EXIT_OK
+        data = json.loads(capsys.readouterr().out)
+        assert data["aggregate"]["sessions"] == 5
+        assert [s["session"] for s in data["sessions"]] == ["s0", "s1", "s2"]
+        assert main(argv[:-2]) == EXIT_OK
+        out = capsys.readouterr().out
+        assert "5 sessions: budget 300" in out
+        assert "worst one-step loss, share of history" in out
+        assert "beat baseline" in out
+
+    def test_chat_and_realtime_logs(self, tmp_path, capsys):
+        """OpenAI Chat message files and Realtime event logs are read directly."""
+        chat = Path(__file__).parent / "fixtures" / "chat_support_session.json"
+        argv = ["simulate", str(chat), "--budget", "4000", "--policy", "drop-oldest"]
+        assert main(argv) == EXIT_OK
+        assert "chat_support_session: budget 4,000" in capsys.readouterr().out
+        events = [
+            {"type": "session.update", "session": {"instructions": "Be kind."}},
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "Hello there"}],
+                },
+            },
+            {"type": "response.create"},
+        ]
+        log = tmp_path / "voice.jsonl"
+        log.write_text("\n".join(json.dumps(e) for e in events))
+        argv = ["simulate", str(log), "--budget", "4000", "--format", "realtime"]
+        assert main(argv) == EXIT_OK
+        assert "voice: budget 4,000" in capsys.readouterr().out
+
+    def test_unknown_log_format_lists_the_formats(self, tmp_path, capsys):
+        """A file in no known format exits 1 with the formats understood."""
+        path = tmp_path / "metrics.json"
+        path.write_text('[{"metric": "latency", "ms": 40}]')
+        assert main(["simulate", str(path), "--budget", "300"]) == EXIT_INPUT
+        err = capsys.readouterr().err
+        assert "cannot tell the log's format" in err
+        assert "chat: OpenAI Chat Completions messages" in err
+        assert "realtime: OpenAI Realtime event log" in err
+
+    def test_keep_going_lists_the_failed(self, tmp_path, capsys):
+        """--keep-going leaves out a broken log, counts the rest, and names it."""
+        folder = tmp_path / "logs"
+        folder.mkdir()
+        text = _small_session(tmp_path).read_text()
+        (folder / "a.jsonl").write_text(text)
+        (folder / "b.jsonl").write_text('{"type": "turn"}\n')
+        argv = ["simulate", str(folder), "--budget", "300"]
+        assert main(argv) == EXIT_INPUT
+        assert "b.jsonl" in capsys.readouterr().err
+        assert main([*argv, "--keep-going", "--json", "-"]) == EXIT_OK
+        captured = capsys.readouterr()
+        data = json.loads(captured.out)
+        assert data["aggregate"]["sessions"] == 1
+        assert len(data["failed"]) == 1
+        assert "1 of 2 sessions failed" in captured.err
+
+    def test_ray_engine_equals_local(self, tmp_path, capsys):
+        """--engine ray (a local Ray instance) prints the same JSON as local."""
+        pytest.importorskip("ray", reason="pip install 'ctxchunk[ray]'")
+        folder = tmp_path / "logs"
+        folder.mkdir()
+        for name in ("support_call", "resume_chat"):
+            (folder / f"{name}.jsonl").write_text(
+                (SESSIONS / f"{name}.jsonl").read_text()
+            )
+        argv = ["simulate", str(folder), "--budget", "16000", "--json", "-"]
+        assert main([*argv, "--jobs", "2"]) == EXIT_OK
+        local = capsys.readouterr().out
+        assert main([*argv, "--engine", "ray", "--jobs", "2"]) == EXIT_OK
+        assert capsys.readouterr().out == local

@@ -1,0 +1,484 @@
+"""Stream many session logs through :func:`~ctxchunk.simulate.simulate` on workers.
+
+The pieces of ``ctxchunk simulate`` at fleet scale:
+
+- :func:`iter_inputs` expands files, directories (walked recursively, sorted) and
+  globs into log paths lazily, so a million files are never listed in memory;
+- :func:`read_session` reads one log, plain or gzip-compressed, in any format the
+  command understands (:data:`FORMATS`), detected from its first record unless
+  given;
+- :func:`run` sends batches of paths to an engine, ``"local"`` (this process, or a
+  pool of processes) or ``"ray"`` (a local Ray instance, or a cluster), where each
+  worker reads and simulates its sessions and sends back only a
+  :class:`~ctxchunk._aggregate.SessionSummary` per session (and the full result for
+  the first few sessions, which the report draws). At most a few batches per
+  worker are in flight, so memory stays flat in the number of sessions.
+
+Results come back in any order; the aggregate does not depend on it, and the full
+results are put back in input order.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import json
+import os
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ctxchunk._aggregate import SessionSummary, summarize
+from ctxchunk.exceptions import CtxChunkError, InvalidArgumentError, SessionLogError
+from ctxchunk.session import (
+    Session,
+    load_session,
+    session_from_chat_messages,
+    session_from_realtime_events,
+)
+from ctxchunk.simulate import SimulationResult, simulate
+
+__all__ = [
+    "ENGINES",
+    "FORMATS",
+    "LOG_SUFFIXES",
+    "Config",
+    "Outcome",
+    "count_inputs",
+    "detect_format",
+    "iter_inputs",
+    "read_session",
+    "run",
+]
+
+FORMATS: Mapping[str, str] = {
+    "session": "ctxchunk session JSONL (one event per line: turn, document, ...)",
+    "chat": "OpenAI Chat Completions messages (a JSON array, {'messages': [...]}, "
+    "or JSONL of {role, content})",
+    "realtime": "OpenAI Realtime event log (JSON array or JSONL of client and server "
+    "events such as conversation.item.created)",
+    "items": "OpenAI Realtime or Responses conversation items (a JSON array or JSONL "
+    "of message, function_call and function_call_output items)",
+}
+"""The log formats ``ctxchunk simulate`` reads, and how each looks."""
+
+LOG_SUFFIXES: tuple[str, ...] = (".jsonl", ".json", ".jsonl.gz", ".json.gz")
+"""The file names a directory is searched for."""
+
+ENGINES: tuple[str, ...] = ("local", "ray")
+"""Where sessions are simulated: this machine's processes, or Ray workers."""
+
+_SESSION_TYPES = frozenset(
+    {"instructions", "turn", "document", "tool_call", "interrupt", "request", "probe"}
+)
+_ITEM_TYPES = frozenset({"message", "function_call", "function_call_output"})
+
+
+def _is_log(path: Path) -> bool:
+    return path.name.endswith(LOG_SUFFIXES)
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    """Yield the log files under ``directory``, depth first, in sorted order."""
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(root) / name
+            if _is_log(path):
+                yield path
+
+
+def iter_inputs(specs: Iterable[str]) -> Iterator[Path]:
+    """Yield the session log paths that files, directories and globs name, lazily.
+
+    A file is taken whatever its name; a directory yields its log files
+    (:data:`LOG_SUFFIXES`) recursively, in sorted order; anything else is a glob
+    (``**`` recurses), whose matches are sorted and expanded the same way.
+
+    Raises:
+        SessionLogError: a spec that names nothing, or a directory or glob with no
+            log file in it.
+    """
+    for spec in specs:
+        path = Path(spec)
+        if path.is_file():
+            yield path
+            continue
+        found = False
+        if path.is_dir():
+            for found_path in _walk(path):
+                found = True
+                yield found_path
+            if not found:
+                raise SessionLogError(
+                    f"{spec}: a directory with no session logs (files ending in "
+                    f"{', '.join(LOG_SUFFIXES)})"
+                )
+            continue
+        if glob.has_magic(spec):
+            for match in sorted(glob.iglob(spec, recursive=True)):
+                matched = Path(match)
+                if matched.is_dir():
+                    for found_path in _walk(matched):
+                        found = True
+                        yield found_path
+                elif matched.is_file():
+                    found = True
+                    yield matched
+            if not found:
+                raise SessionLogError(f"{spec}: the pattern matches no file")
+            continue
+        raise SessionLogError(f"{spec}: no such file or directory")
+
+
+def count_inputs(specs: Iterable[str]) -> int:
+    """Return how many paths :func:`iter_inputs` yields, holding none of them."""
+    return sum(1 for _ in iter_inputs(specs))
+
+
+def _session_name(path: Path) -> str:
+    name = path.name
+    for suffix in (".gz", ".jsonl", ".json"):
+        name = name.removesuffix(suffix)
+    return name or path.name
+
+
+def _read_text(path: Path) -> str:
+    try:
+        if path.name.endswith(".gz"):
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                return handle.read()
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SessionLogError(
+            f"{path}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 first"
+        ) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        # A damaged gzip file raises BadGzipFile (an OSError), EOFError (cut
+        # short) or zlib.error (a corrupt stream).
+        raise SessionLogError(f"{path}: cannot read it: {exc}") from None
+
+
+def _records(path: Path, text: str) -> list[Any]:
+    """Parse a JSON document, or JSONL when the text is not one document."""
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SessionLogError(
+                f"{path}: not a JSON array ({exc.msg} at line {exc.lineno})"
+            ) from None
+        return list(data)
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            pass
+        else:
+            if isinstance(data, dict):
+                for key in ("messages", "events", "items"):
+                    if isinstance(data.get(key), list):
+                        return list(data[key])
+                return [data]
+    records = []
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise SessionLogError(
+                f"{path}: line {lineno} is not JSON ({exc.msg} at column "
+                f"{exc.colno}); a log is JSONL (one JSON object per line) or a JSON "
+                f"array"
+            ) from None
+    return records
+
+
+def detect_format(record: object) -> str | None:
+    """Return the format whose first record looks like ``record``, or None.
+
+    >>> detect_format({"type": "turn", "t_ms": 0, "role": "user", "text": "hi"})
+    'session'
+    >>> detect_format({"role": "user", "content": "hi"})
+    'chat'
+    >>> detect_format({"type": "session.update", "session": {}})
+    'realtime'
+    >>> detect_format({"type": "message", "role": "user", "content": []})
+    'items'
+    """
+    if not isinstance(record, Mapping):
+        return None
+    kind = record.get("type")
+    if isinstance(record.get("event"), Mapping):
+        kind = record["event"].get("type")
+        return "realtime" if isinstance(kind, str) and "." in kind else None
+    if isinstance(kind, str):
+        if kind in _SESSION_TYPES and "t_ms" in record:
+            return "session"
+        if "." in kind:
+            return "realtime"
+        if kind in _ITEM_TYPES:
+            return "items"
+        return None
+    if "role" in record:
+        return "chat"
+    return None
+
+
+def _unknown_format(path: Path, record: object) -> SessionLogError:
+    shown = (
+        f"an object with keys {sorted(record)[:6]}"
+        if isinstance(record, Mapping)
+        else f"a {type(record).__name__}"
+    )
+    listed = "\n  ".join(f"{name}: {text}" for name, text in FORMATS.items())
+    return SessionLogError(
+        f"{path}: cannot tell the log's format from its first record ({shown}); "
+        f"ctxchunk simulate reads:\n  {listed}\npass --format NAME to say which"
+    )
+
+
+def read_session(path: str | os.PathLike[str], fmt: str = "auto") -> Session:
+    """Read one session log, plain or ``.gz``, in ``fmt`` or the detected format.
+
+    Args:
+        path: The log file.
+        fmt: One of :data:`FORMATS`, or ``"auto"`` to detect it from the first
+            record.
+
+    Returns:
+        The session, named after the file (without ``.jsonl``/``.json``/``.gz``).
+
+    Raises:
+        SessionLogError: the file cannot be read, its format is not one of
+            :data:`FORMATS`, or the importer rejects it.
+    """
+    path = Path(path)
+    if fmt != "auto" and fmt not in FORMATS:
+        raise InvalidArgumentError(
+            f"format {fmt!r} is not one of auto, {', '.join(FORMATS)}"
+        )
+    name = _session_name(path)
+    text = _read_text(path)
+    if fmt == "session":
+        return load_session(text.split("\n"), name=name)
+    records = _records(path, text)
+    if fmt == "auto":
+        if not records:
+            raise SessionLogError(f"{path}: empty; a session log needs events")
+        found = detect_format(records[0])
+        if found is None:
+            raise _unknown_format(path, records[0])
+        fmt = found
+    if fmt == "session":
+        return load_session(text.split("\n"), name=name)
+    if fmt == "chat":
+        return session_from_chat_messages(records, name=name)
+    if fmt == "items":
+        records = [{"type": "conversation.item.created", "item": r} for r in records]
+    return session_from_realtime_events(records, name=name)
+
+
+@attrs.frozen(slots=True)
+class Config:
+    """What every worker needs to simulate a session, sent once per batch.
+
+    Attributes:
+        policies: The policies by name, in order.
+        options: Keyword arguments of :func:`~ctxchunk.simulate.simulate`.
+        fmt: The log format, or ``"auto"``.
+    """
+
+    policies: Mapping[str, object]
+    options: Mapping[str, object]
+    fmt: str = "auto"
+
+
+@attrs.frozen(slots=True)
+class Outcome:
+    """One session's outcome, as it travels back from a worker.
+
+    Attributes:
+        index: The session's position in the input.
+        path: Its log file.
+        summary: Its summary, or None when it failed.
+        result: The full result, for the first few sessions only.
+        error: Why it failed, or None.
+    """
+
+    index: int
+    path: str
+    summary: SessionSummary | None
+    result: SimulationResult | None = None
+    error: str | None = None
+
+
+def simulate_batch(
+    batch: Sequence[tuple[int, str, bool]], config: Config
+) -> list[Outcome]:
+    """Read and simulate each ``(index, path, full)`` of ``batch`` (on a worker).
+
+    A session that cannot be read or replayed gives an :class:`Outcome` with its
+    error instead of raising, so one bad log does not lose the batch.
+    """
+    out = []
+    for index, path, full in batch:
+        try:
+            session = read_session(path, config.fmt)
+            result = simulate(session, config.policies, **config.options)  # type: ignore[arg-type]
+        except CtxChunkError as exc:
+            out.append(Outcome(index, path, None, error=f"{path}: {exc}"))
+            continue
+        out.append(Outcome(index, path, summarize(result), result if full else None))
+    return out
+
+
+def _batches(
+    paths: Iterable[Path], size: int, detail: int
+) -> Iterator[list[tuple[int, str, bool]]]:
+    batch: list[tuple[int, str, bool]] = []
+    for index, path in enumerate(paths):
+        batch.append((index, str(path), index < detail))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def batch_size(total: int, workers: int) -> int:
+    """Sessions per task: enough to hide the per-task cost, few enough to balance.
+
+    About 32 tasks per worker, at most 8 sessions each.
+
+    >>> batch_size(1000, 2), batch_size(10, 2), batch_size(100_000, 64)
+    (8, 1, 8)
+    """
+    return max(1, min(8, total // max(1, workers * 32)))
+
+
+def _run_serial(
+    batches: Iterator[list[tuple[int, str, bool]]], config: Config
+) -> Iterator[Outcome]:
+    for batch in batches:
+        yield from simulate_batch(batch, config)
+
+
+def _run_pool(
+    batches: Iterator[list[tuple[int, str, bool]]], config: Config, workers: int
+) -> Iterator[Outcome]:
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    in_flight = 2 * workers
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: set[Future[list[Outcome]]] = set()
+        for batch in batches:
+            pending.add(pool.submit(simulate_batch, batch, config))
+            if len(pending) >= in_flight:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield from future.result()
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield from future.result()
+
+
+def _run_ray(
+    batches: Iterator[list[tuple[int, str, bool]]],
+    config: Config,
+    workers: int,
+    address: str | None,
+) -> Iterator[Outcome]:
+    try:
+        import ray
+    except ImportError:
+        raise InvalidArgumentError(
+            "--engine ray needs Ray: pip install 'ctxchunk[ray]'"
+        ) from None
+    started = not ray.is_initialized()
+    if started:
+        if address is None:
+            ray.init(
+                num_cpus=workers,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    try:
+        cpus = workers
+        if address is not None:
+            resources = ray.cluster_resources()  # type: ignore[no-untyped-call]
+            cpus = int(resources.get("CPU", workers))
+        task = ray.remote(num_cpus=1)(simulate_batch)
+        shared = ray.put(config)
+        pending: list[Any] = []
+        for batch in batches:
+            pending.append(task.remote(batch, shared))
+            if len(pending) >= 2 * max(1, cpus):
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    yield from ray.get(ref)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                yield from ray.get(ref)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def run(
+    paths: Iterable[Path],
+    config: Config,
+    *,
+    total: int,
+    engine: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    detail: int = 0,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> Iterator[Outcome]:
+    """Simulate every session of ``paths`` on ``engine``; yield outcomes as they end.
+
+    Args:
+        paths: The log files, in input order (read lazily).
+        config: The policies, options and format.
+        total: How many paths there are (sizes the batches).
+        engine: ``"local"`` (in this process for one worker, else a process pool)
+            or ``"ray"`` (a local Ray instance with ``workers`` CPUs, or the cluster
+            at ``address``).
+        workers: Processes, or CPUs of the local Ray instance.
+        address: A Ray cluster's address (``ray://host:10001``, or ``auto``).
+        detail: Sessions at the head of the input whose full result comes back.
+        on_outcome: Called with each outcome before it is yielded.
+
+    Yields:
+        Each session's :class:`Outcome`, in completion order.
+
+    Raises:
+        InvalidArgumentError: an unknown engine, or Ray missing.
+    """
+    if engine not in ENGINES:
+        raise InvalidArgumentError(
+            f"engine {engine!r} is not one of {', '.join(ENGINES)}"
+        )
+    batches = _batches(paths, batch_size(total, workers), detail)
+    outcomes: Iterator[Outcome]
+    if engine == "ray":
+        outcomes = _run_ray(batches, config, workers, address)
+    elif workers > 1 and total > 1:
+        outcomes = _run_pool(batches, config, workers)
+    else:
+        outcomes = _run_serial(batches, config)
+    for outcome in outcomes:
+        if on_outcome is not None:
+            on_outcome(outcome)
+        yield outcome
