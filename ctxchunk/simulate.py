@@ -30,7 +30,7 @@ session, policies and budget give the same numbers.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -38,7 +38,7 @@ import attrs
 
 from ctxchunk._checks import check_int
 from ctxchunk._openai_chat import unit_messages
-from ctxchunk.change import Change, Eviction
+from ctxchunk.change import Change, Eviction, Reason
 from ctxchunk.chunk import Chunk
 from ctxchunk.exceptions import (
     CtxChunkError,
@@ -61,7 +61,7 @@ from ctxchunk.session import (
     TurnEvent,
 )
 from ctxchunk.split import DEFAULT_MAX_TOKENS
-from ctxchunk.tokens import Tokenizer, get_tokenizer
+from ctxchunk.tokens import TiktokenTokenizer, Tokenizer, get_tokenizer
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -514,10 +514,18 @@ def simulate(
     if chunk_tokens is None:
         chunk_tokens = default_chunk_tokens(budget)
     named = _named(policies)
-    tok = get_tokenizer(tokenizer)
+    tok = _shared(get_tokenizer(tokenizer))
+    # The policies render many of the same messages (every unit they all still
+    # hold): tokenize each serialized message once per session, for all of them.
+    encode = _memo(tok.encode)
     results = tuple(
         _Replay(
-            session, name, _make_window(policy, budget, chunk_tokens, tok), tok, prices
+            session,
+            name,
+            _make_window(policy, budget, chunk_tokens, tok),
+            tok,
+            prices,
+            encode=encode,
         ).run()
         for name, policy in named
     )
@@ -593,8 +601,9 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 _Rendered = tuple[str, list[int]]
 """One request message: its :func:`_serialize` text and that text's tokens."""
 
-_UnitEntry = tuple[tuple[Chunk, ...], list[_Rendered], int]
-"""One rendered unit: its chunks, its messages, and their total tokens."""
+_UnitEntry = tuple[Sequence[Chunk], list[_Rendered], int]
+"""One rendered unit: the sequence of chunks the window gave for it (kept so the
+object, and so its id, stays alive), its messages, and their total tokens."""
 
 
 def _flatten(messages: Sequence[_Rendered]) -> list[int]:
@@ -620,6 +629,66 @@ def _shared_prefix(previous: Sequence[_Rendered], current: Sequence[_Rendered]) 
             return shared + n
         return shared + _common_prefix(
             _flatten(previous[index:]), _flatten(current[index:])
+        )
+    return shared
+
+
+class _SessionTokenizer(TiktokenTokenizer):
+    """A tiktoken tokenizer that remembers each text's tokens, for one session.
+
+    Every policy's window cuts the same turns, pages and tool results, so all but
+    the first tokenize texts already tokenized: sharing one of these among a
+    session's windows tokenizes each text once. Counts and ids are the wrapped
+    tokenizer's, exactly; only the work is shared. The memo lives as long as the
+    session's replay (it goes with the windows), and the lists it hands out are
+    never mutated by their readers (the splitter and the window only count and
+    read them).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, base: TiktokenTokenizer) -> None:
+        super().__init__(base.encoding)
+        self._encode = _memo(self._encode)
+
+
+def _shared(tokenizer: Tokenizer) -> Tokenizer:
+    """Return a :class:`_SessionTokenizer` over ``tokenizer`` when it is tiktoken's."""
+    if type(tokenizer) is TiktokenTokenizer:
+        return _SessionTokenizer(tokenizer)
+    return tokenizer
+
+
+def _memo(encode: Callable[[str], list[int]]) -> Callable[[str], list[int]]:
+    """Return ``encode`` remembering its result per text (callers never mutate it)."""
+    cache: dict[str, list[int]] = {}
+
+    def cached(text: str) -> list[int]:
+        tokens = cache.get(text)
+        if tokens is None:
+            tokens = cache[text] = encode(text)
+        return tokens
+
+    return cached
+
+
+def _entries_prefix(
+    previous: Sequence[_UnitEntry], current: Sequence[_UnitEntry]
+) -> int:
+    """Return the shared token prefix of two requests given as rendered units.
+
+    Equal to :func:`_shared_prefix` of their messages: a unit entry that is the
+    same object in both (the unit did not change) shares all its tokens, and from
+    the first that is not, the rest is compared message by message.
+    """
+    shared = 0
+    for index, (old, new) in enumerate(zip(previous, current, strict=False)):
+        if old is new:
+            shared += old[2]
+            continue
+        return shared + _shared_prefix(
+            [m for entry in previous[index:] for m in entry[1]],
+            [m for entry in current[index:] for m in entry[1]],
         )
     return shared
 
@@ -659,6 +728,42 @@ def _history_and_roles(chunks: Iterable[Chunk]) -> tuple[int, dict[Role, int]]:
         if not chunk.pinned and chunk.meta.marks is None:
             history += chunk.tokens
     return history, per_role
+
+
+def _step_delta(change: Change, per_role: dict[Role, int]) -> int:
+    """Apply ``change`` to ``per_role`` (tokens per role); return the history's change.
+
+    Equal to recounting :func:`_history_and_roles` over the window after the change
+    (a test checks it step by step under every policy), at the cost of the change
+    instead of the window: chunks ``added`` came in; chunks ``evicted`` left, except
+    parts the admission cap archived before they ever came in (``OVERSIZE``); each
+    replacement took out its ``old`` chunks and put in its ``new`` one (not listed
+    in ``added``); each truncation swapped ``before`` for ``after``.
+    """
+    history = 0
+    for chunk in change.added:
+        per_role[chunk.role] += chunk.tokens
+        if not chunk.pinned and chunk.meta.marks is None:
+            history += chunk.tokens
+    for eviction in change.evicted:
+        if eviction.reason is Reason.OVERSIZE:
+            continue
+        chunk = eviction.chunk
+        per_role[chunk.role] -= chunk.tokens
+        if not chunk.pinned and chunk.meta.marks is None:
+            history -= chunk.tokens
+    for replacement in change.replaced:
+        for chunk in (*replacement.old, replacement.new):
+            sign = 1 if chunk is replacement.new else -1
+            per_role[chunk.role] += sign * chunk.tokens
+            if not chunk.pinned and chunk.meta.marks is None:
+                history += sign * chunk.tokens
+    for truncation in change.truncated:
+        for chunk, sign in ((truncation.before, -1), (truncation.after, 1)):
+            per_role[chunk.role] += sign * chunk.tokens
+            if not chunk.pinned and chunk.meta.marks is None:
+                history += sign * chunk.tokens
+    return history
 
 
 def _joined(parts: Mapping[int, str]) -> str:
@@ -731,10 +836,11 @@ class _Replay:
     so a policy that runs in a window of its own (the baseline) is counted exactly
     as the others are.
 
-    Requests are measured incrementally: ``units`` maps the ``id`` of each chunk of a
-    unit in the last request to that unit's chunks and rendered messages. It holds the
-    chunks, so no other object can take their ids while the entry lives, and a hit is
-    the very same (frozen) chunks, which render the same. It is rebuilt at every
+    Requests are measured incrementally: ``units`` maps the ``id`` of each unit's
+    chunk tuple in the last request to that tuple and its rendered messages. It holds
+    the tuple, so no other object can take its id while the entry lives, and a hit is
+    the very same immutable tuple of frozen chunks, which renders the same (a unit
+    given as anything but a tuple is rendered afresh). It is rebuilt at every
     request from the units in the window, so it never outgrows the window.
     """
 
@@ -745,17 +851,20 @@ class _Replay:
         window: Any,
         tokenizer: Tokenizer,
         prices: Prices,
+        *,
+        encode: Callable[[str], list[int]] | None = None,
     ) -> None:
         self.session = session
         self.name = name
         self.prices = prices
         self.tokenizer = tokenizer
+        self.encode = tokenizer.encode if encode is None else encode
         self.window = window
         self.instructions_source: str | None = None
         self.instructions: str | None = None
         self.item_sources: dict[str, str] = {}
-        self.previous_request: list[_Rendered] = []
-        self.units: dict[tuple[int, ...], _UnitEntry] = {}
+        self.previous_request: list[_UnitEntry] = []
+        self.units: dict[int, _UnitEntry] = {}
         self.archived = _ArchiveText()
 
     def apply(self, index: int, event: Event) -> Change | None:
@@ -870,37 +979,38 @@ class _Replay:
                 return True
         return False
 
-    def render(self) -> tuple[list[_Rendered], int]:
-        """Return the request's serialized messages and their total tokens.
+    def render(self) -> tuple[list[_UnitEntry], int]:
+        """Return the request's rendered units and their total tokens.
 
-        The messages are those of ``to_openai_chat(window)``, which renders each unit
-        on its own, so only units not in the last request are rendered, serialized and
-        tokenized here.
+        The units' messages, in order, are those of ``to_openai_chat(window)``,
+        which renders each unit on its own, so only units not in the last request
+        are rendered, serialized and tokenized here.
         """
         previous = self.units
-        units: dict[tuple[int, ...], _UnitEntry] = {}
-        messages: list[_Rendered] = []
+        units: dict[int, _UnitEntry] = {}
+        entries: list[_UnitEntry] = []
         total = 0
         for unit in self.window.render_units():
-            chunks = tuple(unit)
-            key = tuple(map(id, chunks))
-            entry = previous.get(key)
-            if entry is None:
+            # A unit that did not change is the very same tuple as last time; the
+            # entry holds that tuple, so its id cannot have been reused meanwhile.
+            entry = previous.get(id(unit))
+            if entry is None or entry[0] is not unit or type(unit) is not tuple:
+                chunks = tuple(unit)
                 rendered = [
-                    (text, self.tokenizer.encode(text))
+                    (text, self.encode(text))
                     for text in map(_serialize, unit_messages(chunks))
                 ]
-                entry = (chunks, rendered, sum(len(t) for _, t in rendered))
-            units[key] = entry
-            messages.extend(entry[1])
+                entry = (unit, rendered, sum(len(t) for _, t in rendered))
+            units[id(unit)] = entry
+            entries.append(entry)
             total += entry[2]
         self.units = units
-        return messages, total
+        return entries, total
 
     def request(self, index: int) -> RequestResult:
-        messages, tokens = self.render()
-        shared = _shared_prefix(self.previous_request, messages)
-        self.previous_request = messages
+        entries, tokens = self.render()
+        shared = _entries_prefix(self.previous_request, entries)
+        self.previous_request = entries
         cached = self.prices.cached(shared)
         return RequestResult(
             step=index,
@@ -934,11 +1044,10 @@ class _Replay:
         probes: list[ProbeResult] = []
         requests: list[RequestResult] = []
         eviction_events = evicted_chunks = realtime = 0
-        # The window's chunks after one event are its chunks before the next one, and
-        # an event that returns no change (a probe, a request, a skipped turn) left
-        # the window as it was, so these are only recomputed after a change.
-        chunks: tuple[Chunk, ...] = self.window.chunks
-        history, per_role = _history_and_roles(chunks)
+        # Counted once, then moved by each change (_step_delta): an event that
+        # returns no change (a probe, a request, a skipped turn) left the window as
+        # it was.
+        history, per_role = _history_and_roles(self.window.chunks)
         for index, event in enumerate(self.session.events):
             try:
                 change = self.apply(index, event)
@@ -974,8 +1083,7 @@ class _Replay:
             history_tokens.append(history)
             window_tokens.append(self.window.tokens)
             if change is not None:
-                chunks = self.window.chunks
-                history, per_role = _history_and_roles(chunks)
+                history += _step_delta(change, per_role)
             for role, tokens in per_role.items():
                 role_tokens[role.value].append(tokens)
         cliff = max(lost_tokens, default=0)

@@ -25,10 +25,13 @@ from ctxchunk.simulate import (
     ProbeResult,
     WholeUpdateBaseline,
     _common_prefix,
+    _history_and_roles,
     _make_window,
     _Replay,
     _serialize,
+    _shared,
     _shared_prefix,
+    _step_delta,
     default_chunk_tokens,
     simulate,
 )
@@ -875,3 +878,95 @@ class TestLossesWithTheWindow:
             assert row["recoverable_recall"] == round(policy.recoverable_recall, 4)
             assert row["series"]["masked_tokens"] == list(policy.masked_tokens)
             assert row["series"]["capped_tokens"] == list(policy.capped_tokens)
+
+
+class StepCheckingReplay(_Replay):
+    """A replay that recounts the window after every change and checks the
+    incremental history and per-role tokens (_step_delta) against the recount."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.checked = 0
+        self.history, self.per_role = _history_and_roles(self.window.chunks)
+
+    def apply(self, index, event):
+        change = super().apply(index, event)
+        if change is not None:
+            self.history += _step_delta(change, self.per_role)
+            recount = _history_and_roles(self.window.chunks)
+            assert (self.history, self.per_role) == recount, (index, event.type)
+            self.checked += 1
+        return change
+
+
+@needs_window
+class TestIncrementalCounts:
+    @pytest.mark.parametrize(
+        "spec",
+        [
+            "baseline",
+            "recommended",
+            "drop-oldest",
+            "retention:0.8",
+            "role-priority",
+            "middle-out",
+            "clear-tool-results:2+role-priority",
+            "summarize",
+        ],
+    )
+    def test_step_delta_equals_a_recount(self, spec):
+        """History and tokens per role moved by each change equal a recount of the
+        window after it, under every kind of policy (evicting, masking, capping,
+        clearing, summarizing, interrupting)."""
+        from ctxchunk._generate import realistic_sessions
+        from ctxchunk.cli import parse_policy
+        from ctxchunk.tokens import get_tokenizer
+
+        tok = get_tokenizer("o200k_base")
+        sessions = [load_session(EXAMPLES / "support_call.jsonl")]
+        sessions += [generate_session(5, turns=30), *realistic_sessions(5, 20)]
+        checked = 0
+        for session in sessions:
+            for budget in (3000, 16_000):
+                window = _make_window(
+                    parse_policy(spec), budget, default_chunk_tokens(budget), tok
+                )
+                replay = StepCheckingReplay(
+                    session, spec, window, tok, DEFAULT_PRICES["gpt-realtime"]
+                )
+                replay.run()
+                checked += replay.checked
+        assert checked > 100
+
+
+class TestSessionTokenizer:
+    @given(st.lists(st.text(max_size=40), max_size=8))
+    def test_same_tokens_as_the_wrapped_one(self, texts):
+        """The session tokenizer gives the wrapped tokenizer's ids and counts, also
+        for a text seen before."""
+        from ctxchunk.tokens import get_tokenizer
+
+        base = get_tokenizer("o200k_base")
+        shared = _shared(base)
+        assert shared is not base
+        for text in texts + texts:
+            assert shared.encode(text) == base.encode(text)
+            assert shared.count(text) == base.count(text)
+        assert shared.name == base.name
+
+    def test_other_tokenizers_pass_through(self):
+        """A tokenizer that is not tiktoken's is used as it is."""
+        tokenizer = CharTokenizer()
+        assert _shared(tokenizer) is tokenizer
+
+    @needs_window
+    def test_simulation_unchanged(self, monkeypatch):
+        """A session simulates to the same JSON with the shared tokenizer or without
+        it."""
+        import sys
+
+        session = generate_session(2, turns=25)
+        fast = json.dumps(simulate(session, budget=4000).to_dict())
+        module = sys.modules["ctxchunk.simulate"]
+        monkeypatch.setattr(module, "_shared", lambda tokenizer: tokenizer)
+        assert json.dumps(simulate(session, budget=4000).to_dict()) == fast
