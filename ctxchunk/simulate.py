@@ -518,17 +518,21 @@ def simulate(
     # The policies render many of the same messages (every unit they all still
     # hold): tokenize each serialized message once per session, for all of them.
     encode = _memo(tok.encode)
-    results = tuple(
-        _Replay(
-            session,
-            name,
-            _make_window(policy, budget, chunk_tokens, tok),
-            tok,
-            prices,
-            encode=encode,
-        ).run()
-        for name, policy in named
-    )
+    try:
+        results = tuple(
+            _Replay(
+                session,
+                name,
+                _make_window(policy, budget, chunk_tokens, tok),
+                tok,
+                prices,
+                encode=encode,
+            ).run()
+            for name, policy in named
+        )
+    finally:
+        if isinstance(tok, _SessionTokenizer):
+            tok.release()
     return SimulationResult(
         session=session.name,
         budget=budget,
@@ -645,11 +649,20 @@ class _SessionTokenizer(TiktokenTokenizer):
     read them).
     """
 
-    __slots__ = ()
+    __slots__ = ("_cache",)
 
     def __init__(self, base: TiktokenTokenizer) -> None:
         super().__init__(base.encoding)
-        self._encode = _memo(self._encode)
+        self._cache: dict[str, list[int]] = {}
+        self._encode = _memo(self._encode, self._cache)
+
+    def release(self) -> None:
+        """Forget every text, once the replay is over.
+
+        A cache elsewhere may still hold this object, so the memo must not live as
+        long as it does.
+        """
+        self._cache.clear()
 
 
 def _shared(tokenizer: Tokenizer) -> Tokenizer:
@@ -659,9 +672,15 @@ def _shared(tokenizer: Tokenizer) -> Tokenizer:
     return tokenizer
 
 
-def _memo(encode: Callable[[str], list[int]]) -> Callable[[str], list[int]]:
-    """Return ``encode`` remembering its result per text (callers never mutate it)."""
-    cache: dict[str, list[int]] = {}
+def _memo(
+    encode: Callable[[str], list[int]], cache: dict[str, list[int]] | None = None
+) -> Callable[[str], list[int]]:
+    """Return ``encode`` remembering its result per text in ``cache``.
+
+    Callers never mutate the lists it returns.
+    """
+    if cache is None:
+        cache = {}
 
     def cached(text: str) -> list[int]:
         tokens = cache.get(text)
@@ -836,12 +855,12 @@ class _Replay:
     so a policy that runs in a window of its own (the baseline) is counted exactly
     as the others are.
 
-    Requests are measured incrementally: ``units`` maps the ``id`` of each unit's
-    chunk tuple in the last request to that tuple and its rendered messages. It holds
-    the tuple, so no other object can take its id while the entry lives, and a hit is
-    the very same immutable tuple of frozen chunks, which renders the same (a unit
-    given as anything but a tuple is rendered afresh). It is rebuilt at every
-    request from the units in the window, so it never outgrows the window.
+    Requests are measured incrementally: ``units`` holds the last request's
+    rendered units, each with its chunk tuple (so no other object can take that
+    tuple's id while the entry lives), and a unit found there is the very same
+    immutable tuple of frozen chunks, which renders the same (a unit given as
+    anything but a tuple is rendered afresh). It is replaced at every request by
+    the units in the window, so it never outgrows the window.
     """
 
     def __init__(
@@ -863,8 +882,7 @@ class _Replay:
         self.instructions_source: str | None = None
         self.instructions: str | None = None
         self.item_sources: dict[str, str] = {}
-        self.previous_request: list[_UnitEntry] = []
-        self.units: dict[int, _UnitEntry] = {}
+        self.units: list[_UnitEntry] = []
         self.archived = _ArchiveText()
 
     def apply(self, index: int, event: Event) -> Change | None:
@@ -984,33 +1002,53 @@ class _Replay:
 
         The units' messages, in order, are those of ``to_openai_chat(window)``,
         which renders each unit on its own, so only units not in the last request
-        are rendered, serialized and tokenized here.
+        are rendered, serialized and tokenized here. A unit that did not change is
+        the very same tuple as last time, and the last request's entries hold their
+        tuples, so an id cannot have been reused meanwhile. Units mostly keep their
+        order (evictions take from the front, additions go at the end), so each is
+        first looked for just after the last one found.
         """
         previous = self.units
-        units: dict[int, _UnitEntry] = {}
+        n = len(previous)
+        index: dict[int, int] | None = None
         entries: list[_UnitEntry] = []
         total = 0
+        j = 0
         for unit in self.window.render_units():
-            # A unit that did not change is the very same tuple as last time; the
-            # entry holds that tuple, so its id cannot have been reused meanwhile.
-            entry = previous.get(id(unit))
-            if entry is None or entry[0] is not unit or type(unit) is not tuple:
-                chunks = tuple(unit)
-                rendered = [
-                    (text, self.encode(text))
-                    for text in map(_serialize, unit_messages(chunks))
-                ]
-                entry = (unit, rendered, sum(len(t) for _, t in rendered))
-            units[id(unit)] = entry
+            if j < n and previous[j][0] is unit:
+                entry = previous[j]
+                j += 1
+            else:
+                if index is None:
+                    index = {id(e[0]): k for k, e in enumerate(previous)}
+                k = index.get(id(unit), -1)
+                if k >= 0 and previous[k][0] is unit:
+                    entry = previous[k]
+                    j = k + 1
+                else:
+                    entry = self.render_unit(unit)
             entries.append(entry)
             total += entry[2]
-        self.units = units
+        self.units = entries
         return entries, total
 
+    def render_unit(self, unit: Sequence[Chunk]) -> _UnitEntry:
+        """Render, serialize and tokenize one unit's messages.
+
+        The entry keeps ``unit`` itself when it is a tuple (immutable, so the same
+        object always renders the same); anything else is copied, so it never
+        matches again and is rendered afresh each time.
+        """
+        chunks = unit if type(unit) is tuple else tuple(unit)
+        rendered = [
+            (text, self.encode(text)) for text in map(_serialize, unit_messages(chunks))
+        ]
+        return (chunks, rendered, sum(len(t) for _, t in rendered))
+
     def request(self, index: int) -> RequestResult:
+        previous = self.units
         entries, tokens = self.render()
-        shared = _entries_prefix(self.previous_request, entries)
-        self.previous_request = entries
+        shared = _entries_prefix(previous, entries)
         cached = self.prices.cached(shared)
         return RequestResult(
             step=index,
