@@ -207,20 +207,26 @@ def parse_policy(spec: str) -> object:
 
 
 class _Progress:
-    """A one-line progress bar on stderr, shown for runs of several sessions."""
+    """A one-line progress bar on stderr, shown for runs of several sessions.
+
+    Redrawn at most five times a second (and at the end), so a log of the run
+    stays short.
+    """
 
     def __init__(self, total: int, stream: TextIO) -> None:
         self.total = total
         self.done = 0
         self.stream = stream
         self.enabled = total > 1
-        self.step_every = max(1, total // 1000)
+        self.drawn = 0.0
 
     def step(self, _outcome: object = None) -> None:
+        import time
+
         self.done += 1
-        if self.enabled and (
-            self.done % self.step_every == 0 or self.done == self.total
-        ):
+        now = time.monotonic()
+        if self.enabled and (now - self.drawn >= 0.2 or self.done == self.total):
+            self.drawn = now
             filled = 30 * self.done // self.total
             bar = "#" * filled + "." * (30 - filled)
             end = "\n" if self.done == self.total else ""

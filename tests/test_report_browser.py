@@ -90,3 +90,50 @@ class TestReportInChromium:
         width, height, pixels = _png_pixels(data)
         assert (width, height) == (WIDTH, HEIGHT)
         assert len(set(pixels)) > 64
+
+
+@pytest.fixture(scope="module")
+def fleet_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of 12 generated sessions under three policies, two in detail."""
+    from ctxchunk._aggregate import aggregate_of, summarize
+    from ctxchunk._generate import generate_session
+    from ctxchunk._report import write_fleet_report
+    from ctxchunk.policies import Recommended
+
+    policies = {
+        "baseline": WholeUpdateBaseline(),
+        "drop-oldest": DropOldest(),
+        "recommended": Recommended(),
+    }
+    results = [
+        simulate(generate_session(seed, turns=12), policies, 3000) for seed in range(12)
+    ]
+    aggregate = aggregate_of(list(policies), (summarize(r) for r in results))
+    path = tmp_path_factory.mktemp("fleet") / "fleet.html"
+    return write_fleet_report(aggregate, results[:2], path)
+
+
+class TestFleetReportInChromium:
+    def test_dom_has_distributions_and_detail(self, fleet_report, tmp_path):
+        """The many-session report has a percentile table and a CDF with one line per
+        policy for each of the six metrics, the beat-the-baseline bars, and the
+        per-session charts of the two detailed sessions."""
+        dom = _chromium(tmp_path, "--dump-dom", fleet_report.as_uri()).stdout.decode()
+        assert "Simulation of 12 sessions" in dom
+        assert dom.count('aria-label="CDF of') == 6
+        # Six CDFs of three policies, plus per detailed session three line charts
+        # of three policies (tokens, cost; the loss chart draws stems).
+        assert dom.count("<polyline") == 6 * 3 + 2 * 2 * 3
+        assert "Sessions where the policy beat baseline" in dom
+        assert dom.count("<th>p99</th>") == 6
+        assert "Simulation of random-0</h1>" in dom
+        assert "Simulation of random-1</h1>" in dom
+        assert "random-2" not in dom
+
+    def test_screenshot_is_not_blank(self, fleet_report, tmp_path):
+        """The distribution report's screenshot is full-size and drawn."""
+        shot = tmp_path / "fleet.png"
+        _chromium(tmp_path, f"--screenshot={shot}", fleet_report.as_uri())
+        width, height, pixels = _png_pixels(shot.read_bytes())
+        assert (width, height) == (WIDTH, HEIGHT)
+        assert len(set(pixels)) > 64
