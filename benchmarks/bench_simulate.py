@@ -1,34 +1,36 @@
-"""Simulation benchmark: sessions per second, and 1,000 sessions through the command.
+"""Simulation benchmark: per-session cost, sessions per second by engine, memory.
 
-Part 1 (in process): one generated 100-turn session
-(``ctxchunk._generate.generate_session(0, turns=100)``) is simulated with the command's
-default policies at a 16,000-token budget, ``--repeat`` times; the median gives
-sessions per second. Loading the same session from its JSONL text is timed apart.
+Part 1 (in process, one core): ``--profile-sessions`` generated 100-turn sessions
+(``ctxchunk._generate.generate_session(seed, turns=100)``) are read from their JSONL
+files and simulated with the four policies below at a 16,000-token budget, as a
+worker does; the median per-session time of reading and of simulating is the serial
+per-session cost.
 
-Part 2 (the command): ``--sessions`` generated sessions (seeds 0, 1, ...) are written
-to a temporary directory, then ``ctxchunk simulate DIR/*.jsonl --budget 16000
---jobs N`` is run as a subprocess and timed by the wall clock, output discarded. The
-serial run (``--jobs 1``) and a ``--jobs 2`` run over the same first
-``--serial-sessions`` sessions give the speedup; ``--jobs 2`` also runs over all
-``--sessions``. When ``--serial-sessions`` is below ``--sessions`` the serial time for
-all of them is extrapolated from the per-session time, and labelled so.
+Part 2 (the command): ``--sessions`` generated sessions are written to a temporary
+directory, then ``ctxchunk simulate DIR --budget 16000 --policy ... --jobs N
+[--engine ray] --json OUT`` runs as a subprocess, timed by the wall clock. Each
+engine runs at 1 and 2 workers over the first ``--serial-sessions`` sessions (a
+sub-directory of links), and the local pool with 2 workers also over all of them.
+Every run's aggregate JSON over the same sessions must be byte-identical; the table
+says whether it was. Ray runs are skipped when Ray is not installed.
 
-Child CPU seconds (user + system, from ``getrusage``) are shown next to wall time: on
-a machine whose cores are shared, wall time above CPU time / jobs means the run
-waited for a core.
+Part 3 (memory): the command over ``--memory-small`` and ``--memory-large``
+generated 10-turn sessions (short, so the large run is quick: memory is measured
+against the number of sessions, not their length) with ``--jobs 2``; peak RSS of the
+driver and of the largest worker, from ``getrusage`` in a wrapper process.
 
-Run: ``python benchmarks/bench_simulate.py`` (defaults: 1,000 sessions, serial on
-100), or ``--sessions 1000 --serial-sessions 1000`` for a measured serial run, or
-``--sessions 50 --serial-sessions 20 --repeat 2`` for a quick check.
+Run: ``python benchmarks/bench_simulate.py`` (1,000 sessions; serial and Ray runs on
+200; memory at 100 and 10,000), or ``--sessions 100 --serial-sessions 40
+--memory-large 1000`` for a quick check.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
-import resource
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
@@ -36,141 +38,177 @@ import tempfile
 import time
 from pathlib import Path
 
+from ctxchunk._fleet import read_session
 from ctxchunk._generate import generate_session
-from ctxchunk.cli import DEFAULT_POLICIES, parse_policy
-from ctxchunk.session import dump_session, load_session
+from ctxchunk.cli import parse_policy
+from ctxchunk.session import dump_session
 from ctxchunk.simulate import simulate
 
+POLICIES = ("baseline", "recommended", "drop-oldest", "retention:0.8")
+"""Four policies: the baseline, the default one and two classic ones."""
 
-def _command() -> list[str]:
-    """The installed ``ctxchunk`` script next to this interpreter, or ``-m``."""
-    script = Path(sys.executable).parent / "ctxchunk"
-    if script.is_file():
-        return [str(script)]
-    found = shutil.which("ctxchunk")
-    return [found] if found else [sys.executable, "-m", "ctxchunk.cli"]
+_RSS = """
+import contextlib, io, resource, sys
+from ctxchunk.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(sys.argv[1:])
+me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"{code} {me:.0f} {kids:.0f}")
+"""
+"""Runs the command in-process and prints its exit code, the driver's and the
+largest child's peak RSS in MiB (Linux reports ru_maxrss in KiB)."""
 
 
-def in_process(turns: int, budget: int, repeat: int) -> dict[str, float]:
-    session = generate_session(0, turns=turns)
-    text = dump_session(session)
-    named = {spec: parse_policy(spec) for spec in DEFAULT_POLICIES}
-    simulate(session, named, budget=budget)  # warm the tokenizer and caches
-    runs = []
-    for _ in range(repeat):
+def _write(folder: Path, count: int, turns: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for seed in range(count):
+        path = folder / f"random-{seed:05d}.jsonl"
+        dump_session(generate_session(seed, turns=turns), path)
+        paths.append(path)
+    return paths
+
+
+def _subset(folder: Path, paths: list[Path]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        (folder / path.name).symlink_to(path)
+    return folder
+
+
+def per_session(paths: list[Path], budget: int) -> dict[str, float]:
+    named = {spec: parse_policy(spec) for spec in POLICIES}
+    simulate(read_session(paths[0]), named, budget)  # warm the tokenizer
+    reads, sims = [], []
+    for path in paths:
         start = time.perf_counter()
-        simulate(session, named, budget=budget)
-        runs.append(time.perf_counter() - start)
-    loads = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        load_session(text.splitlines())
-        loads.append(time.perf_counter() - start)
-    median = statistics.median(runs)
-    return {
-        "events": len(session.events),
-        "jsonl_kb": len(text.encode()) / 1024,
-        "simulate_s": median,
-        "simulate_min_s": min(runs),
-        "load_s": statistics.median(loads),
-        "sessions_per_s": 1 / median,
-    }
+        session = read_session(path)
+        middle = time.perf_counter()
+        simulate(session, named, budget)
+        reads.append(middle - start)
+        sims.append(time.perf_counter() - middle)
+    read, sim = statistics.median(reads), statistics.median(sims)
+    return {"read_s": read, "simulate_s": sim, "sessions_per_s": 1 / (read + sim)}
 
 
-def _child_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _argv(folder: Path, budget: int, engine: str, jobs: int, out: Path) -> list[str]:
+    argv = ["simulate", str(folder), "--budget", str(budget), "--jobs", str(jobs)]
+    for spec in POLICIES:
+        argv += ["--policy", spec]
+    return [*argv, "--engine", engine, "--json", str(out)]
 
 
-def run_command(paths: list[Path], budget: int, jobs: int) -> tuple[float, float]:
-    """Run ``ctxchunk simulate`` over ``paths``; return (wall, child CPU) seconds."""
-    argv = [
-        *_command(),
-        "simulate",
-        *map(str, paths),
-        "--budget",
-        str(budget),
-        "--jobs",
-        str(jobs),
-    ]
-    cpu = _child_cpu()
+def run_command(argv: list[str]) -> float:
+    command = [sys.executable, "-m", "ctxchunk.cli", *argv]
     start = time.perf_counter()
     subprocess.run(
-        argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    return time.perf_counter() - start, _child_cpu() - cpu
+    return time.perf_counter() - start
+
+
+def _aggregate_digest(path: Path) -> str:
+    data = json.loads(path.read_text())
+    text = json.dumps(data["aggregate"], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def memory(folder: Path, budget: int) -> tuple[float, float, float]:
+    argv = [*_argv(folder, budget, "local", 2, folder.with_suffix(".json"))]
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", _RSS, *argv], check=True, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - start
+    code, driver, worker = result.stdout.split()
+    assert code == "0", result.stderr
+    return wall, float(driver), float(worker)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--turns", type=int, default=100)
     parser.add_argument("--budget", type=int, default=16_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--profile-sessions", type=int, default=20)
     parser.add_argument("--sessions", type=int, default=1000)
-    parser.add_argument("--serial-sessions", type=int, default=100)
+    parser.add_argument("--serial-sessions", type=int, default=200)
+    parser.add_argument("--memory-small", type=int, default=100)
+    parser.add_argument("--memory-large", type=int, default=10_000)
+    parser.add_argument("--no-ray", action="store_true", help="skip the Ray runs")
     args = parser.parse_args()
-    serial_n = min(args.serial_sessions, args.sessions)
-    here = Path.cwd()
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        args.no_ray = True
 
     print(f"command: python {shlex.join(sys.argv)}")
     print(f"cpus: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
-    print(f"policies: {', '.join(DEFAULT_POLICIES)}; budget {args.budget:,}\n")
-
-    one = in_process(args.turns, args.budget, args.repeat)
-    print(
-        f"## In process: one {args.turns}-turn session "
-        f"({one['events']:.0f} events, {one['jsonl_kb']:.0f} KB JSONL), "
-        f"median of {args.repeat}\n"
-    )
-    print("| measure | value |\n| --- | ---: |")
-    print(f"| simulate, 4 policies (s) | {one['simulate_s']:.3f} |")
-    print(f"| simulate, fastest run (s) | {one['simulate_min_s']:.3f} |")
-    print(f"| sessions per second | {one['sessions_per_s']:.2f} |")
-    print(f"| events per second | {one['events'] / one['simulate_s']:,.0f} |")
-    print(f"| load_session from JSONL (s) | {one['load_s']:.3f} |\n")
+    print(f"policies: {', '.join(POLICIES)}; budget {args.budget:,}\n")
 
     with tempfile.TemporaryDirectory(prefix="ctxchunk-bench-") as tmp:
+        root = Path(tmp)
         start = time.perf_counter()
-        paths = []
-        for seed in range(args.sessions):
-            path = Path(tmp) / f"random-{seed:04d}.jsonl"
-            dump_session(generate_session(seed, turns=args.turns), path)
-            paths.append(path)
-        written = time.perf_counter() - start
+        paths = _write(root / "all", args.sessions, args.turns)
         print(
-            f"## The command: {args.sessions:,} generated {args.turns}-turn sessions "
-            f"(written in {written:.1f} s)\n"
+            f"{args.sessions:,} generated {args.turns}-turn sessions written in "
+            f"{time.perf_counter() - start:.1f} s\n"
         )
-        shown = " ".join(_command()).replace(str(here) + os.sep, "")
+        one = per_session(paths[: args.profile_sessions], args.budget)
         print(
-            f"`{shown} simulate {tmp}/*.jsonl --budget {args.budget} --jobs N` "
-            "(first --serial-sessions files for the serial runs)\n"
+            f"## Serial cost per session (median of {args.profile_sessions}, one "
+            f"process)\n"
         )
-        rows = []
-        for n, jobs in ((serial_n, 1), (serial_n, 2), (args.sessions, 2)):
-            if rows and n == args.sessions and n == serial_n:
-                continue
-            wall, cpu = run_command(paths[:n], args.budget, jobs)
-            rows.append((n, jobs, wall, cpu, False))
-            print(f"  ran {n} sessions --jobs {jobs}: {wall:.1f} s", file=sys.stderr)
-        if serial_n < args.sessions:
-            wall = rows[0][2] / serial_n * args.sessions
-            rows.insert(2, (args.sessions, 1, wall, float("nan"), True))
-    print(
-        "| sessions | --jobs | wall (s) | child CPU (s) | s per session "
-        "| sessions/s | speedup vs --jobs 1 |"
-    )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    serial_per = rows[0][2] / rows[0][0]
-    for n, jobs, wall, cpu, estimated in rows:
-        per = wall / n
-        label = f"{n:,} (estimate from {serial_n:,})" if estimated else f"{n:,}"
-        cpu_text = "—" if estimated else f"{cpu:.1f}"
-        wall_text = f"~{wall:.0f}" if estimated else f"{wall:.1f}"
+        print("| measure | value |\n| --- | ---: |")
+        print(f"| read_session (s) | {one['read_s']:.3f} |")
+        print(f"| simulate, 4 policies (s) | {one['simulate_s']:.3f} |")
+        print(f"| sessions per second | {one['sessions_per_s']:.2f} |\n")
+
+        n = min(args.serial_sessions, args.sessions)
+        subset = _subset(root / "subset", paths[:n])
+        runs: list[tuple[str, int, int, float, str]] = []
+        engines = ["local"] + ([] if args.no_ray else ["ray"])
+        for engine in engines:
+            for jobs in (1, 2):
+                out = root / f"{engine}-{jobs}.json"
+                wall = run_command(_argv(subset, args.budget, engine, jobs, out))
+                runs.append((engine, jobs, n, wall, _aggregate_digest(out)))
+                print(f"  {engine} --jobs {jobs}, {n}: {wall:.1f} s", file=sys.stderr)
+        if args.sessions > n:
+            out = root / "local-2-all.json"
+            wall = run_command(_argv(root / "all", args.budget, "local", 2, out))
+            runs.append(("local", 2, args.sessions, wall, _aggregate_digest(out)))
         print(
-            f"| {label} | {jobs} | {wall_text} | {cpu_text} | {per:.3f} "
-            f"| {1 / per:.2f} | {serial_per / per:.2f}x |"
+            "## The command, by engine and workers (`ctxchunk simulate DIR --budget "
+            f"{args.budget} --policy ... --jobs N [--engine ray] --json OUT`)\n"
         )
+        print(
+            "| engine | --jobs | sessions | wall (s) | sessions/s | speedup vs "
+            "--jobs 1 | aggregate sha256 |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+        serial = {e: w / k for e, j, k, w, _ in runs if j == 1}
+        for engine, jobs, count, wall, digest in runs:
+            rate = count / wall
+            speedup = serial[engine] / (wall / count)
+            print(
+                f"| {engine} | {jobs} | {count:,} | {wall:.1f} | {rate:.2f} | "
+                f"{speedup:.2f}x | `{digest}` |"
+            )
+        digests = {d for _, _, count, _, d in runs if count == n}
+        print(
+            f"\naggregate JSON over the same {n} sessions identical across "
+            f"engines and workers: {'yes' if len(digests) == 1 else 'NO'}\n"
+        )
+
+        print("## Peak memory against the number of sessions (10-turn sessions)\n")
+        print("| sessions | wall (s) | driver RSS (MiB) | largest worker RSS (MiB) |")
+        print("| ---: | ---: | ---: | ---: |")
+        for count in (args.memory_small, args.memory_large):
+            folder = root / f"mem-{count}"
+            _write(folder, count, 10)
+            wall, driver, worker = memory(folder, 4000)
+            print(f"| {count:,} | {wall:.1f} | {driver:.0f} | {worker:.0f} |")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 
