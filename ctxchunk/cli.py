@@ -321,7 +321,7 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
         from ctxchunk._report import write_fleet_report, write_report
 
         try:
-            if total == 1 and results:
+            if total <= detail:
                 write_report(results, args.report)
             else:
                 write_fleet_report(aggregate, results, args.report, failed=len(failed))
@@ -636,8 +636,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_non_negative_int,
         default=3,
         metavar="N",
-        help="the first N sessions get their own table, charts and full JSON "
-        "series (default 3); every session counts in the distributions",
+        help="the first N sessions get their full JSON series and their charts in "
+        "the report (default 3); up to N sessions, the output is one table and one "
+        "report section per session; past N, distributions over every session",
     )
     simulate.add_argument(
         "--keep-going",
