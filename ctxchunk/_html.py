@@ -41,6 +41,8 @@ import re
 import attrs
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from ctxchunk import _content
+
 __all__ = ["MAX_DEPTH", "Extract", "Heading", "declared_charset", "extract"]
 
 MAX_DEPTH = 512
@@ -166,11 +168,14 @@ class Extract:
     headings: tuple[Heading, ...]
 
 
-def extract(html: str) -> Extract:
+def extract(html: str, *, main_content: bool = True) -> Extract:
     """Return the readable content of ``html`` in a Markdown-like form.
 
     Args:
         html: A whole page or a fragment.
+        main_content: Read only the page's main content, as ``ctxchunk._content``
+            finds it; when False, read everything that is not furniture by its
+            markup (the page's ``<main>`` if it marks one, else its body).
 
     Returns:
         The title, the text and its headings.
@@ -185,11 +190,16 @@ def extract(html: str) -> Extract:
     # instead of spilling its content into the page.
     tree = LexborHTMLParser(_flatten_deep(html, MAX_DEPTH), scripting=True)
     title = _title(tree)
-    root = _content_root(tree)
-    if root is None:
+    if main_content:
+        roots = _content.content_roots(tree)
+    else:
+        root = _content_root(tree)
+        roots = [] if root is None else [root]
+    if not roots:
         return Extract(title=title, text="", headings=())
-    converter = _Converter(sectioned=root.tag != "body")
-    converter.walk(root)
+    converter = _Converter(sectioned=roots[0].tag != "body", clean=main_content)
+    for root in roots:
+        converter.walk(root)
     return converter.result(title)
 
 
@@ -351,7 +361,8 @@ class _Converter:
     only spaces, so the heading or cell stays one line.
     """
 
-    def __init__(self, *, sectioned: bool) -> None:
+    def __init__(self, *, sectioned: bool, clean: bool = False) -> None:
+        self.clean = clean
         self.out: list[str] = []
         self.size = 0
         self.last_in_list = False
@@ -410,6 +421,8 @@ class _Converter:
         if attributes and _furniture(attributes):
             return None
         if tag == "aside" and not _note(attributes):
+            return None
+        if self.clean and not self.cells and _content.is_clutter(node):
             return None
         if tag in ("header", "footer") and not self.sections:
             return None

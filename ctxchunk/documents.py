@@ -25,15 +25,17 @@ How it works:
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from typing import Literal
 
 import attrs
 
-from ctxchunk import _html
+from ctxchunk import _html, _pdf
 from ctxchunk._checks import check_int, check_optional_meta_str
 from ctxchunk.chunk import Chunk, ChunkMeta
 from ctxchunk.exceptions import (
@@ -49,16 +51,20 @@ from ctxchunk.tokens import Tokenizer, get_tokenizer
 __all__ = [
     "FORMATS",
     "HEADER_MAX_TOKENS",
+    "RESULT_FORMATS",
     "Document",
     "Format",
+    "ReducedResult",
+    "ResultFormat",
     "Section",
     "chunk_document",
     "detect_format",
     "read_document",
+    "reduce_tool_result",
 ]
 
-Format = Literal["auto", "html", "markdown", "text"]
-FORMATS: tuple[str, ...] = ("auto", "html", "markdown", "text")
+Format = Literal["auto", "html", "markdown", "text", "pdf"]
+FORMATS: tuple[str, ...] = ("auto", "html", "markdown", "text", "pdf")
 """The values ``format`` accepts."""
 
 HEADER_MAX_TOKENS = 100
@@ -96,33 +102,46 @@ class Document:
             and text, the content as given.
         title: The title given, else the HTML ``<title>``, else the first level-1
             heading, else None.
-        format: The format the content was read as: ``html``, ``markdown`` or
-            ``text``.
+        format: The format the content was read as: ``html``, ``markdown``,
+            ``text`` or ``pdf``.
         sections: The sections of ``text``, in order.
+        pages: For a PDF, where each page starts in ``text`` (page ``i + 1`` starts
+            at ``pages[i]``; pages are joined by a blank line); else empty.
     """
 
     text: str
     title: str | None
     format: str
     sections: tuple[Section, ...]
+    pages: tuple[int, ...] = ()
 
 
 def read_document(
-    content: str | bytes, *, title: str | None = None, format: Format = "auto"
+    content: str | bytes,
+    *,
+    title: str | None = None,
+    format: Format = "auto",
+    main_content: bool = True,
 ) -> Document:
     """Return the readable text of ``content``, its title and its sections.
 
     Args:
         content: The page, as text or as bytes (decoded as the module docs say).
         title: The title to use instead of the page's own.
-        format: ``"html"``, ``"markdown"``, ``"text"``, or ``"auto"`` to detect it.
+        format: ``"html"``, ``"markdown"``, ``"text"``, ``"pdf"`` (bytes only), or
+            ``"auto"`` to detect it (a PDF by its ``%PDF-`` header).
+        main_content: For HTML, keep only the page's main content (the article or
+            documentation body, without navigation, banners, footers, sidebars and
+            share or related-link widgets); False keeps everything that is not
+            furniture by its markup alone.
 
     Returns:
         The document.
 
     Raises:
-        DocumentError: bytes that cannot be decoded.
-        InvalidArgumentError: an unknown ``format``.
+        DocumentError: bytes that cannot be decoded, or a PDF that cannot be read
+            (cut short, encrypted, too long, damaged, or pypdf not installed).
+        InvalidArgumentError: an unknown ``format``, or ``"pdf"`` for a str.
         InvalidTypeError: an argument of the wrong type.
 
     >>> doc = read_document("<title>T</title><h1>A</h1><p>x</p><h2>B</h2><p>y</p>")
@@ -135,13 +154,21 @@ def read_document(
             f"format={format!r} must be one of {', '.join(map(repr, FORMATS))}; "
             f"'auto' detects it"
         )
+    if not isinstance(main_content, bool):
+        raise InvalidTypeError(
+            f"main_content must be True or False, got {main_content!r:.80}"
+        )
+    if format == "pdf" or (
+        format == "auto" and isinstance(content, bytes) and _pdf.is_pdf(content)
+    ):
+        return _read_pdf(content, title)
     text, form = _decode(content, format)
     if text.startswith("\ufeff"):
         text = text[1:]
     if form == "auto":
         form = detect_format(text)
     if form == "html":
-        page = _html.extract(text)
+        page = _html.extract(text, main_content=main_content)
         text, page_title = page.text, page.title
         headings = [(h.level, h.text, h.start) for h in page.headings]
     else:
@@ -156,6 +183,42 @@ def read_document(
     )
 
 
+def _read_pdf(content: str | bytes, title: str | None) -> Document:
+    if isinstance(content, (bytearray, memoryview)):
+        content = bytes(content)
+    if not isinstance(content, bytes):
+        raise InvalidArgumentError(
+            f"format='pdf' needs the file's bytes, got {type(content).__name__}; "
+            f"pass the bytes as read from the file or the response body"
+        )
+    pdf = _pdf.read_pdf(content)
+    starts: list[int] = []
+    parts: list[str] = []
+    size = 0
+    for page in pdf.pages:
+        if parts:
+            parts.append("\n\n")
+            size += 2
+        starts.append(size)
+        text = page.strip()
+        parts.append(text)
+        size += len(text)
+    text = "".join(parts)
+    # Each page is a section, so a chunk never starts inside a page that would fit.
+    ends = [*starts[1:], len(text)]
+    sections = tuple(
+        Section(headings=(), start=start, end=end)
+        for start, end in zip(starts, ends, strict=True)
+    )
+    return Document(
+        text=text,
+        title=title if title is not None else pdf.title,
+        format="pdf",
+        sections=sections or (Section(headings=(), start=0, end=0),),
+        pages=tuple(starts),
+    )
+
+
 def chunk_document(
     content: str | bytes,
     *,
@@ -164,6 +227,7 @@ def chunk_document(
     format: Format = "auto",
     max_tokens: int = DEFAULT_MAX_TOKENS,
     tokenizer: str | Tokenizer | None = None,
+    main_content: bool = True,
 ) -> list[Chunk]:
     """Cut a page into tool-context chunks of at most ``max_tokens`` tokens.
 
@@ -196,10 +260,13 @@ def chunk_document(
         max_tokens: The most tokens a chunk may hold, provenance line included.
         tokenizer: An encoding or model name, or a :class:`~ctxchunk.tokens.Tokenizer`;
             ``o200k_base`` by default.
+        main_content: For HTML, keep only the main content (see
+            :func:`read_document`).
 
     Returns:
-        The chunks in document order. They share a ``source`` derived from the url and
-        the readable text, and their ids are deterministic.
+        The chunks in document order. They share a ``source`` derived from the url
+        and the readable text, and their ids are deterministic. A PDF's chunks name
+        their pages in the provenance line (``· page 3`` or ``· pages 3-4``).
 
     Raises:
         DocumentError: bytes that cannot be decoded.
@@ -223,10 +290,135 @@ def chunk_document(
     _check_optional_str("url", url)
     check_int("max_tokens", max_tokens, 1)
     tok = get_tokenizer(tokenizer)
-    document = read_document(content, title=title, format=format)
+    document = read_document(
+        content, title=title, format=format, main_content=main_content
+    )
     if not document.text.strip():
         return []
     return _Chunker(document, url, max_tokens, tok).run()
+
+
+# -- tool results ------------------------------------------------------------------
+
+ResultFormat = Literal["auto", "html", "markdown", "json", "text"]
+RESULT_FORMATS: tuple[str, ...] = ("auto", "html", "markdown", "json", "text")
+"""The values ``reduce_tool_result`` accepts for ``format``."""
+
+
+@attrs.frozen(slots=True)
+class ReducedResult:
+    """A tool result reduced to what a model needs to read.
+
+    Attributes:
+        text: The reduced text: an HTML page's main content in Markdown form,
+            compact JSON (with any HTML page inside it reduced the same way), or
+            Markdown and text as given.
+        format: What the result was read as: ``html``, ``markdown``, ``json`` or
+            ``text``.
+        title: An HTML page's title, else None.
+    """
+
+    text: str
+    format: str
+    title: str | None
+
+
+def reduce_tool_result(result: str, *, format: ResultFormat = "auto") -> ReducedResult:
+    r"""Reduce a tool's output the way :func:`read_document` reduces a page.
+
+    A browsing or fetch tool often returns a whole HTML page; its ``<head>``, scripts
+    and navigation would fill the window. HTML becomes its main content in Markdown
+    form; JSON is written compactly (no indentation, no spaces after separators, so
+    the same data in fewer tokens) and any string value in it that is a whole HTML
+    page (a doctype, ``<html>``, ``<head>`` or ``<body>``) is reduced too; Markdown
+    and text are kept exactly. Keep the raw result yourself if you need it: the
+    reduction drops what it judges to be page furniture.
+
+    Args:
+        result: What the tool returned.
+        format: ``"html"``, ``"markdown"``, ``"json"``, ``"text"``, or ``"auto"``:
+            JSON when the whole result parses as a JSON object or array, else
+            :func:`detect_format`.
+
+    Returns:
+        The reduced text, the format it was read as, and an HTML page's title.
+
+    Raises:
+        DocumentError: ``format="json"`` for a result that is not JSON.
+        InvalidArgumentError: an unknown ``format``.
+        InvalidTypeError: a ``result`` that is not a str.
+
+    >>> reduce_tool_result('{"temp": 21,\n  "unit": "C"}').text
+    '{"temp":21,"unit":"C"}'
+    >>> page = "<html><nav>Home</nav><h1>Weather</h1><p>Sunny, 21 C.</p></html>"
+    >>> print(reduce_tool_result(page).text)
+    # Weather
+    <BLANKLINE>
+    Sunny, 21 C.
+    """
+    if not isinstance(result, str):
+        raise InvalidTypeError(
+            f"result must be a str, got {type(result).__name__}: {result!r:.80}"
+        )
+    if not isinstance(format, str) or format not in RESULT_FORMATS:
+        raise InvalidArgumentError(
+            f"format={format!r} must be one of "
+            f"{', '.join(map(repr, RESULT_FORMATS))}; 'auto' detects it"
+        )
+    if format in ("auto", "json"):
+        data = _json_or_none(result, strict=format == "json")
+        if data is not _NOT_JSON:
+            text = json.dumps(
+                _reduce_json(data), ensure_ascii=False, separators=(",", ":")
+            )
+            return ReducedResult(text=text, format="json", title=None)
+    form = detect_format(result) if format in ("auto", "json") else format
+    if form == "html":
+        document = read_document(result, format="html")
+        return ReducedResult(text=document.text, format="html", title=document.title)
+    return ReducedResult(text=result, format=form, title=None)
+
+
+_NOT_JSON = object()
+_JSON_START = re.compile(r"\s*[\[{]")
+
+
+def _json_or_none(text: str, *, strict: bool) -> object:
+    """The JSON value of ``text``, or :data:`_NOT_JSON` (an error when ``strict``)."""
+    if not strict and not _JSON_START.match(text):
+        return _NOT_JSON
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:
+        if strict:
+            raise DocumentError(
+                f"result is declared format='json' but is not JSON ({error}); "
+                f"pass format='text' or 'auto'"
+            ) from None
+        return _NOT_JSON
+
+
+def _reduce_json(data: object) -> object:
+    """``data`` with every string that is a whole HTML page reduced to its content."""
+    # An explicit stack: tool JSON can nest deeper than Python's recursion limit
+    # allows a recursive copy to go.
+    root: list[object] = [data]
+    stack: list[tuple[list[object] | dict[str, object], int | str]] = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        value = container[key]  # type: ignore[index]
+        if isinstance(value, str):
+            if _HTML_DOCUMENT.search(value[:_SNIFF_CHARS]):
+                container[key] = read_document(value, format="html").text  # type: ignore[index]
+        elif isinstance(value, list):
+            copy: list[object] = list(value)
+            container[key] = copy  # type: ignore[index]
+            stack.extend((copy, i) for i in range(len(copy)))
+        elif isinstance(value, dict):
+            mapping: dict[str, object] = dict(value)
+            container[key] = mapping  # type: ignore[index]
+            stack.extend((mapping, k) for k in mapping)
+    return root[0]
 
 
 # -- formats and decoding ----------------------------------------------------------
@@ -470,11 +662,16 @@ class _Pack:
 
 @attrs.define
 class _Draft:
-    """A chunk being planned: its body, heading path and provenance-line variant."""
+    """A chunk being planned: its body, heading path and provenance-line variant.
+
+    ``start`` and ``end`` are where the body's span lies in the document's text.
+    """
 
     body: str
     headings: tuple[str, ...]
     variant: int
+    start: int
+    end: int
 
 
 class _Chunker:
@@ -491,6 +688,9 @@ class _Chunker:
         self.title = _one_line(document.title)
         self.line_url = _one_line(url)
         self._headers: dict[tuple[str, str, tuple[str, ...]], tuple[str, int, int]] = {}
+        count = str(len(document.pages))
+        # Plans reserve room for the longest page label a chunk could carry.
+        self.widest_pages = f"pages {count}-{count}" if document.pages else ""
         digest = hashlib.blake2b(digest_size=8, person=b"ctxchunk.doc")
         for field in (url or "", document.text):
             data = field.encode("utf-8", "surrogatepass")
@@ -554,11 +754,13 @@ class _Chunker:
     def _draft(self, pack: _Pack, number: str) -> _Draft:
         variant = self._header(number, number, pack.headings)[2]
         body = _trim(self.document.text[pack.start : pack.end])
-        return _Draft(body, pack.headings, variant)
+        return _Draft(body, pack.headings, variant, pack.start, pack.end)
 
     def _split(self, section: Section, variant: int, budget: int) -> list[_Draft]:
         if budget < 1:
-            shortest = self._header_text("1", "1", (), len(_VARIANTS))
+            shortest = self._header_text(
+                "1", "1", (), len(_VARIANTS), self.widest_pages
+            )
             need = self.tok.count(shortest + "\n") + 1
             raise SplitError(
                 f"max_tokens={self.max_tokens} leaves no room for content after the "
@@ -582,7 +784,15 @@ class _Chunker:
                 # A cut inside a line: the space that led the piece is not an indent.
                 trimmed = trimmed.lstrip()
             if trimmed:
-                drafts.append(_Draft(trimmed, section.headings, variant))
+                drafts.append(
+                    _Draft(
+                        trimmed,
+                        section.headings,
+                        variant,
+                        section.start + piece.start,
+                        section.start + piece.end,
+                    )
+                )
         return drafts
 
     def _write(self, drafts: list[_Draft]) -> list[Chunk]:
@@ -590,7 +800,11 @@ class _Chunker:
         chunks = []
         for part, draft in enumerate(drafts):
             header = self._header_text(
-                str(part + 1), str(parts), draft.headings, draft.variant
+                str(part + 1),
+                str(parts),
+                draft.headings,
+                draft.variant,
+                self._pages(draft.start, draft.end),
             )
             text = f"{header}\n{draft.body}"
             chunks.append(
@@ -624,18 +838,38 @@ class _Chunker:
             return found
         last = len(_VARIANTS)
         for variant in range(last + 1):
-            line = self._header_text(part, parts, path, variant)
+            line = self._header_text(part, parts, path, variant, self.widest_pages)
             tokens = self.tok.count(line + "\n")
             if tokens <= self.header_budget or variant == last:
                 break
         self._headers[key] = found = (line, tokens, variant)
         return found
 
+    def _pages(self, start: int, end: int) -> str:
+        """The pages a span of a PDF's text lies on, as ``page 3`` or ``pages 3-4``."""
+        pages = self.document.pages
+        if not pages:
+            return ""
+        text = self.document.text
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        first = bisect.bisect_right(pages, start)
+        last = bisect.bisect_right(pages, max(start, end - 1))
+        return f"page {first}" if first == last else f"pages {first}-{last}"
+
     def _header_text(
-        self, part: str, parts: str, path: tuple[str, ...], variant: int
+        self,
+        part: str,
+        parts: str,
+        path: tuple[str, ...],
+        variant: int,
+        pages: str = "",
     ) -> str:
+        where = f"{_SEPARATOR}{pages}" if pages else ""
         if variant == len(_VARIANTS):
-            return f"[part {part}/{parts}]"
+            return f"[part {part}/{parts}{where}]"
         title_chars, url_chars, path_form, heading_chars = _VARIANTS[variant]
         fields = []
         if title_chars and self.title:
@@ -643,7 +877,7 @@ class _Chunker:
         if url_chars and self.line_url:
             fields.append(_shorten(self.line_url, url_chars))
         name = " ".join(fields) or "untitled document"
-        line = f"[Source: {name}{_SEPARATOR}part {part}/{parts}"
+        line = f"[Source: {name}{_SEPARATOR}part {part}/{parts}{where}"
         if path and path_form:
             headings = [_one_line(h) or "" for h in path]
             if path_form == "last" and len(headings) > 1:

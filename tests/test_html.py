@@ -367,13 +367,20 @@ def test_broken_html(html, expected):
 
 @pytest.mark.parametrize("tag", ["div", "span", "b", "a", "li", "p", "ul", "table"])
 def test_deep_nesting(tag):
-    """100,000 nested elements are read without recursion and keep all their text."""
+    """100,000 nested elements are read without recursion and keep all their text.
+
+    Read whole, every word stays; read for its main content, the deep run of text
+    is the content and its innermost word is kept.
+    """
     depth = 100_000
     html = f"<{tag}>w " * depth + "deepest" + f"</{tag}>" * depth + "<p>after</p>"
-    text = text_of(html)
+    text = extract(html, main_content=False).text
     assert text.count("w") == depth
     assert "deepest" in text
     assert text.endswith("after")
+    main = text_of(html)
+    assert main.count("w") > depth // 2
+    assert "deepest" in main
 
 
 def test_deep_nesting_of_code():
@@ -442,11 +449,22 @@ def html_trees(draw, depth=0):
 @given(html_trees())
 @example(" a <div> b </div> a ")
 def test_visible_text_kept_in_order(html):
-    """Every visible letter is kept, in order, and nothing hidden or dropped shows."""
+    """Read whole, every visible letter is kept, in order, and nothing hidden shows."""
     expected = "".join(re.findall(r"[a-j]", re.sub(r"<[^>]*>", "", html)))
-    text = text_of(f"<body>{html}</body>")
+    text = extract(f"<body>{html}</body>", main_content=False).text
     assert "".join(re.findall(r"[a-j]", text)) == expected
     assert not re.search(r"[K-P]", text)
+
+
+@given(html_trees())
+def test_main_content_is_part_of_the_page(html):
+    """The main content is a subsequence of the whole page: nothing added or moved."""
+    page = f"<body>{html}</body>"
+    whole = "".join(re.findall(r"[a-j]", extract(page, main_content=False).text))
+    main = extract(page).text
+    assert not re.search(r"[K-P]", main)
+    letters = iter(whole)
+    assert all(letter in letters for letter in re.findall(r"[a-j]", main))
 
 
 @given(st.text(alphabet="<>/!-= \"'abpdivlh1&;#x", max_size=300))

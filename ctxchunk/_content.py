@@ -1,0 +1,297 @@
+"""Where a page's main content is: the private decision behind ctxchunk._html.
+
+A page is mostly furniture (navigation, banners, share buttons, related links,
+footers) around one body of prose, code and tables. :func:`content_roots` finds that
+body the way Readability-family extractors do, by letting paragraphs vote for the
+elements that hold them, on the Lexbor tree ``_html`` already built:
+
+1. Furniture that is furniture by its markup alone (``<nav>``, ARIA landmarks other
+   than ``main``, scripts and styles) is removed from the tree first, so it neither
+   votes nor is read.
+2. Every paragraph-like element (``p``, ``pre``, ``td``, ``blockquote``, and a
+   ``div`` that holds text of its own) with at least :data:`MIN_PARAGRAPH` characters
+   votes for its parent (a full vote), its grandparent (half) and two more ancestors
+   (a sixth, a ninth). A vote is worth one point, one per comma, and one per 100
+   characters up to three: long, punctuated prose weighs most.
+3. An element's score is its votes plus a prior from its tag and from words in its
+   class and id (``article``, ``content`` up; ``comment``, ``share``, ``related``
+   down), times ``1 - link density`` (the share of its text inside links): a block
+   of links is navigation however long it is.
+4. The best element is the content; its siblings join it when they scored well too,
+   or are prose paragraphs of their own (an article split into several containers).
+
+Within the content, :func:`is_clutter` tells the converter which containers are
+still furniture: blocks that are mostly links, or whose class says they are share,
+comment or related-link widgets and that hold little prose.
+
+Every step calls into Lexbor (CSS selection, text of a subtree), so the cost is a
+few C calls per paragraph, not a Python walk of the whole tree.
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+__all__ = ["MIN_PARAGRAPH", "content_roots", "is_clutter"]
+
+MIN_PARAGRAPH = 25
+"""Characters a paragraph needs to vote: shorter ones are captions, bylines and
+button labels as often as prose (the threshold Readability uses)."""
+
+_REMOVE = (
+    "script, style, noscript, template, nav, [role=navigation], [role=banner], "
+    "[role=contentinfo], [role=complementary], [role=search], [role=menu], "
+    "[role=menubar], [role=toolbar], [role=dialog], [role=alertdialog], "
+    "[hidden], [aria-hidden=true]"
+)
+"""Elements removed before voting: not content by their markup alone."""
+
+_VOTERS = "p, pre, td, blockquote"
+
+_POSITIVE = re.compile(
+    r"article|body|content|entry|main|post|story|text|prose|blog|documentation|"
+    r"section|chapter|markdown|rst-content",
+    re.I,
+)
+_NEGATIVE = re.compile(
+    r"comment|share|sharing|social|related|recommend|promo|sponsor|advert|\bads?\b|"
+    r"banner|breadcrumb|cookie|consent|newsletter|subscribe|signup|footer|masthead|"
+    r"sidebar|widget|popup|modal|outbrain|taboola|byline|author|tags?\b|rating|"
+    r"skip|menu|nav",
+    re.I,
+)
+_TAG_PRIOR = {
+    "article": 10,
+    "main": 10,
+    "section": 3,
+    "div": 5,
+    "pre": 3,
+    "td": 3,
+    "blockquote": 3,
+    "form": -3,
+    "ol": -3,
+    "ul": -3,
+    "dl": -3,
+    "li": -3,
+    "header": -5,
+    "footer": -10,
+    "aside": -10,
+    "h1": -5,
+    "h2": -5,
+    "h3": -5,
+    "th": -5,
+}
+_BLOCKS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "div", "dl", "fieldset",
+        "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+        "hr", "main", "ol", "p", "pre", "section", "table", "ul",
+    }
+)  # fmt: skip
+_CLUTTER_TAGS = frozenset(
+    {
+        "div", "section", "ul", "ol", "dl", "table", "aside", "header", "footer",
+        "form", "figure",
+    }
+)  # fmt: skip
+
+
+def _class_weight(node: LexborNode) -> int:
+    attributes = node.attributes
+    names = f"{attributes.get('class') or ''} {attributes.get('id') or ''}".strip()
+    if not names:
+        return 0
+    # A widget inside the content often says so next to the word "content" or
+    # "article" ("article-related", "content-share"), so a negative word wins.
+    if _NEGATIVE.search(names):
+        return -25
+    return 25 if _POSITIVE.search(names) else 0
+
+
+def _text_length(node: LexborNode) -> int:
+    return len(node.text(deep=True).strip())
+
+
+def link_density(node: LexborNode, length: int | None = None) -> float:
+    """The share of ``node``'s text inside links (0 when it has no text)."""
+    if length is None:
+        length = _text_length(node)
+    if not length:
+        return 0.0
+    linked = sum(len(a.text(deep=True).strip()) for a in node.css("a"))
+    return min(1.0, linked / length)
+
+
+def _own_text(node: LexborNode) -> str:
+    """The text a ``div`` holds outside its block children (its loose paragraphs)."""
+    parts = []
+    for child in node.iter(include_text=True):
+        tag = child.tag
+        if tag == "-text":
+            parts.append(child.text_content or "")
+        elif tag not in _BLOCKS and tag != "br" and not (tag or "-").startswith("-"):
+            parts.append(child.text(deep=True))
+    return "".join(parts)
+
+
+def content_roots(tree: LexborHTMLParser) -> list[LexborNode]:
+    """Remove markup-level furniture from ``tree`` and return its content elements.
+
+    Args:
+        tree: A parsed page; elements that are furniture by their markup are
+            removed from it.
+
+    Returns:
+        The elements to read, in document order: the best-scoring element and the
+        siblings that join it, or ``[body]`` when no paragraph votes, or ``[]`` for a
+        page without a body.
+    """
+    body = tree.body
+    if body is None:
+        return []
+    for node in tree.css(_REMOVE):
+        node.decompose()
+    scope = _marked_main(tree) or body
+    outside = scope.parent
+    # Keyed by Lexbor's node address: LexborNode's own == compares serialised HTML,
+    # which costs a walk of both subtrees.
+    scores: dict[int, float] = {}
+    nodes: dict[int, LexborNode] = {}
+    voters = [(node, node.text(deep=True)) for node in scope.css(_VOTERS)]
+    voters.extend((div, _own_text(div)) for div in scope.css("div"))
+    for voter, text in voters:
+        length = len(text.strip())
+        if length < MIN_PARAGRAPH:
+            continue
+        vote = 1 + text.count(",") + min(length // 100, 3)
+        ancestor = voter.parent
+        for level in range(4):
+            if ancestor is None or ancestor.tag in ("html", None):
+                break
+            key = ancestor.mem_id
+            if outside is not None and key == outside.mem_id:
+                break
+            if key not in scores:
+                nodes[key] = ancestor
+                scores[key] = _TAG_PRIOR.get(ancestor.tag or "", 0) + _class_weight(
+                    ancestor
+                )
+            scores[key] += vote / (1, 2, 6, 9)[level]
+            ancestor = ancestor.parent
+    if not scores:
+        return [scope]
+    ranked = sorted(scores.items(), key=lambda item: -item[1])[:8]
+    final = {key: score * (1 - link_density(nodes[key])) for key, score in ranked}
+    best_key, best = max(final.items(), key=lambda item: item[1])
+    top = _climb(nodes[best_key], best, final, nodes)
+    parent = top.parent
+    if parent is None or top.tag == "body":
+        return [top]
+    threshold = max(10.0, best * 0.2)
+    roots = []
+    for sibling in parent.iter():
+        if sibling.mem_id == top.mem_id:
+            roots.append(sibling)
+            continue
+        score = scores.get(sibling.mem_id)
+        if score is not None and score * (1 - link_density(sibling)) >= threshold:
+            roots.append(sibling)
+        elif sibling.tag == "p":
+            length = _text_length(sibling)
+            density = link_density(sibling, length)
+            if (length > 80 and density < 0.25) or (
+                0 < length <= 80
+                and density == 0
+                and sibling.text(deep=True).rstrip().endswith(".")
+            ):
+                roots.append(sibling)
+    return roots
+
+
+def _marked_main(tree: LexborHTMLParser) -> LexborNode | None:
+    """The element the page marks as its main content, if it marks one with text."""
+    for selector in ("main", "[role=main]"):
+        for node in tree.css(selector):
+            if node.text(deep=True).strip():
+                return node
+    articles = tree.css("article")
+    if len(articles) == 1 and articles[0].text(deep=True).strip():
+        return articles[0]
+    return None
+
+
+def _ancestors(node: LexborNode) -> list[LexborNode]:
+    found = []
+    parent = node.parent
+    while parent is not None and parent.tag not in ("html", None):
+        found.append(parent)
+        parent = parent.parent
+    return found
+
+
+def _climb(
+    top: LexborNode,
+    best: float,
+    final: dict[int, float],
+    nodes: dict[int, LexborNode],
+) -> LexborNode:
+    """Move from the best element to the ancestor that holds the whole content.
+
+    An article cut into several containers gives several good candidates: when at
+    least :data:`_SHARED` of the others lie under one ancestor of the best, that
+    ancestor is the content.
+    """
+    ancestors = _ancestors(top)
+    others = [
+        key
+        for key, score in final.items()
+        if key != top.mem_id and score >= best * 0.75
+    ]
+    if len(others) >= _SHARED:
+        lines = [
+            {node.mem_id for node in _ancestors(nodes[key])} | {key} for key in others
+        ]
+        for ancestor in ancestors:
+            if ancestor.tag == "body":
+                break
+            if sum(ancestor.mem_id in line for line in lines) >= _SHARED:
+                return ancestor
+    return top
+
+
+_SHARED = 3
+"""How many good candidates one ancestor must hold to become the content."""
+
+
+def is_clutter(node: LexborNode) -> bool:
+    """Whether a container inside the content is furniture after all.
+
+    Args:
+        node: An element inside the content.
+
+    Returns:
+        True for a block of links (more than half its text in links, little prose)
+        or a container whose class or id names a widget and that holds little prose.
+    """
+    tag = node.tag
+    if tag not in _CLUTTER_TAGS:
+        return False
+    if tag == "figure":
+        # A photo and its credit; a figure holding code or a table is content.
+        return node.css_first("pre, table") is None
+    weight = _class_weight(node)
+    text = node.text(deep=True)
+    length = len(text.strip())
+    if not length:
+        return False
+    commas = text.count(",")
+    if commas >= 10:
+        return False
+    density = link_density(node, length)
+    if weight < 0 and length < 1000:
+        return True
+    if tag in ("ul", "ol", "dl", "table"):
+        return density > 0.6 and length < 2000
+    return (density > 0.5 and weight <= 0) or (density > 0.3 and weight < 0)
