@@ -48,7 +48,11 @@ _REMOVE = (
 )
 """Elements removed before voting: not content by their markup alone."""
 
-_VOTERS = "p, pre, td, blockquote"
+_VOTERS = "p, pre, blockquote"
+_LOOSE = "div, td"
+"""Elements that vote with the text they hold outside their blocks (a ``div`` used as
+a paragraph, a layout table's cell); a data table's short cells rarely reach
+:data:`MIN_PARAGRAPH`."""
 
 _POSITIVE = re.compile(
     r"article|body|content|entry|main|post|story|text|prose|blog|documentation|"
@@ -157,10 +161,11 @@ def content_roots(tree: LexborHTMLParser) -> list[LexborNode]:
     outside = scope.parent
     # Keyed by Lexbor's node address: LexborNode's own == compares serialised HTML,
     # which costs a walk of both subtrees.
+    votes: dict[int, float] = {}
     scores: dict[int, float] = {}
     nodes: dict[int, LexborNode] = {}
     voters = [(node, node.text(deep=True)) for node in scope.css(_VOTERS)]
-    voters.extend((div, _own_text(div)) for div in scope.css("div"))
+    voters.extend((node, _own_text(node)) for node in scope.css(_LOOSE))
     for voter, text in voters:
         length = len(text.strip())
         if length < MIN_PARAGRAPH:
@@ -173,15 +178,18 @@ def content_roots(tree: LexborHTMLParser) -> list[LexborNode]:
             key = ancestor.mem_id
             if outside is not None and key == outside.mem_id:
                 break
-            if key not in scores:
+            if key not in votes:
                 nodes[key] = ancestor
-                scores[key] = _TAG_PRIOR.get(ancestor.tag or "", 0) + _class_weight(
-                    ancestor
-                )
-            scores[key] += vote / (1, 2, 6, 9)[level]
+                votes[key] = 0.0
+            votes[key] += vote / (1, 2, 6, 9)[level]
             ancestor = ancestor.parent
-    if not scores:
+    if not votes:
         return [scope]
+    for key, node in nodes.items():
+        # What a class or id says counts in full only for an element that holds a
+        # few paragraphs: a "table-contents" wrapper around three cells is no article.
+        weight = _class_weight(node) * min(1.0, votes[key] / _FULL_WEIGHT)
+        scores[key] = _TAG_PRIOR.get(node.tag or "", 0) + weight + votes[key]
     ranked = sorted(scores.items(), key=lambda item: -item[1])[:8]
     final = {key: score * (1 - link_density(nodes[key])) for key, score in ranked}
     best_key, best = max(final.items(), key=lambda item: item[1])
@@ -261,7 +269,10 @@ def _climb(
     return top
 
 
-_SHARED = 3
+_FULL_WEIGHT = 6.0
+"""Votes at which an element's class and id weigh in full (about three paragraphs)."""
+
+_SHARED = 2
 """How many good candidates one ancestor must hold to become the content."""
 
 
