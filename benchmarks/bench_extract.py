@@ -13,10 +13,15 @@ Pages are split in two halves by the first hex digit of the SHA-256 of their nam
 other. MB/s is the HTML bytes of the set over the time the extractor took, one
 process.
 
+``--hostile`` also times ``read_document`` on hostile pages built in the script:
+60,000 nested ``<div>`` and ``<li>``, 5 MB pages (the benchmark's largest page
+repeated, and Python's ``json`` documentation page repeated), 5 MB of one
+paragraph, and bytes that lie about their charset.
+
 Usage::
 
     python benchmarks/bench_extract.py AEB_DIR [--readability TEST_PAGES_DIR]
-        [--only ctxchunk,trafilatura,resiliparse] [--limit N]
+        [--only ctxchunk,trafilatura,resiliparse] [--limit N] [--hostile]
 
 ``AEB_DIR`` holds the benchmark's ``ground-truth.json`` and ``html/*.html.gz``.
 trafilatura and resiliparse come with ``pip install -e '.[bench]'``; an extractor
@@ -181,6 +186,36 @@ def run(sets: dict[str, list[Page]], only: set[str] | None) -> None:
                 )
 
 
+def hostile(pages: list[Page]) -> None:
+    """Print how long ``read_document`` takes on hostile pages, and what it gives."""
+    from ctxchunk.exceptions import CtxChunkError
+
+    largest = max(pages, key=lambda page: len(page[1]))[1]
+    fixtures = Path(__file__).parent.parent / "tests" / "fixtures" / "html"
+    docs = (fixtures / "library-json.html").read_bytes()
+    cases = {
+        "60,000 nested <div>": b"<div>w " * 60_000 + b"x" + b"</div>" * 60_000,
+        "60,000 nested <li>": b"<ul><li>w " * 60_000 + b"x",
+        "5 MB page": largest * (5_000_000 // len(largest) + 1),
+        "5 MB of documentation": docs * (5_000_000 // len(docs) + 1),
+        "5 MB paragraph": b"<p>" + b"word, " * 850_000 + b"</p>",
+        "windows-1252 bytes declared utf-8": b"<meta charset='utf-8'><p>caf\xe9</p>",
+        "utf-8 bytes declared shift_jis": (
+            b"<meta charset='shift_jis'><p>" + "caf\u00e9 \u2014 na\u00efve".encode()
+        ),
+    }
+    print("| hostile page | bytes | seconds | result |")
+    print("| --- | ---: | ---: | --- |")
+    for name, data in cases.items():
+        started = time.perf_counter()
+        try:
+            result = f"{len(read_document(data).text):,} characters"
+        except CtxChunkError as error:
+            result = f"{type(error).__name__}: {str(error)[:60]}…"
+        elapsed = time.perf_counter() - started
+        print(f"| {name} | {len(data):,} | {elapsed:.2f} | {result} |")
+
+
 def main() -> None:
     """Parse the arguments and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -188,6 +223,7 @@ def main() -> None:
     parser.add_argument("--readability", type=Path, help="test/test-pages directory")
     parser.add_argument("--only", help="comma-separated extractor names")
     parser.add_argument("--limit", type=int, help="use the first N pages of each set")
+    parser.add_argument("--hostile", action="store_true", help="time hostile pages")
     args = parser.parse_args()
     sets = {"aeb": load_aeb(args.aeb)}
     if args.readability:
@@ -195,6 +231,8 @@ def main() -> None:
     if args.limit:
         sets = {name: pages[: args.limit] for name, pages in sets.items()}
     run(sets, set(args.only.split(",")) if args.only else None)
+    if args.hostile:
+        hostile(sets["aeb"])
 
 
 if __name__ == "__main__":

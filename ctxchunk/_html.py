@@ -43,11 +43,23 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ctxchunk import _content
 
-__all__ = ["MAX_DEPTH", "Extract", "Heading", "declared_charset", "extract"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_PREFIXES",
+    "Extract",
+    "Heading",
+    "declared_charset",
+    "extract",
+]
 
 MAX_DEPTH = 512
 """How deep elements may nest before :func:`extract` flattens the rest: Blink's
 ``kMaximumHTMLParserDOMTreeDepth``, so a page is read about as a browser shows it."""
+
+MAX_PREFIXES = 16
+"""How many nested list items and quotes prefix their lines; deeper ones add none.
+Each level indents every line inside it, so without a cap 512 nested lists (the
+depth :data:`MAX_DEPTH` allows) would write text quadratic in the page's size."""
 
 _DROP = frozenset(
     {
@@ -369,6 +381,8 @@ class _Converter:
         self.headings: list[Heading] = []
         self.inline: list[str] = []
         self.frames: list[_Frame] = []
+        # Quotes and list items nested past MAX_PREFIXES: counted, with no frame.
+        self.deep_frames = 0
         self.lists: list[_List] = []
         # One entry per open <table>: a _Table being read as data, or None for a
         # table read as page layout.
@@ -481,6 +495,8 @@ class _Converter:
             self.pre = []
             self.pre_depth = 1
             self.pre_language = _language(node, attributes)
+        elif len(self.frames) >= MAX_PREFIXES and tag in ("blockquote", "li"):
+            self.deep_frames += 1
         elif tag == "blockquote":
             self.frames.append(_Frame("> ", "> "))
         elif tag in ("ul", "ol"):
@@ -520,7 +536,11 @@ class _Converter:
             if token in _SECTIONING:
                 self.sections -= 1
             elif token in ("blockquote", "li"):
-                self.frames.pop()
+                # Frames past the cap were only counted, and are always the innermost.
+                if self.deep_frames:
+                    self.deep_frames -= 1
+                else:
+                    self.frames.pop()
             elif token in ("ul", "ol"):
                 self.lists.pop()
                 # Two lists in a row are two blocks, not one.

@@ -10,7 +10,13 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from ctxchunk._html import MAX_DEPTH, _flatten_deep, declared_charset, extract
+from ctxchunk._html import (
+    MAX_DEPTH,
+    MAX_PREFIXES,
+    _flatten_deep,
+    declared_charset,
+    extract,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "html"
 PAGES = sorted(FIXTURES.glob("*.html"))
@@ -381,6 +387,17 @@ def test_deep_nesting(tag):
     main = text_of(html)
     assert main.count("w") > depth // 2
     assert "deepest" in main
+
+
+@pytest.mark.parametrize("tag", ["ul", "blockquote"])
+def test_deep_lists_and_quotes_prefix_at_most_max_prefixes(tag):
+    """Lists and quotes nested past MAX_PREFIXES add no prefix and lose no text."""
+    inner = "<li>" if tag == "ul" else ""
+    html = f"<{tag}>{inner}w " * 1000 + "x"
+    text = extract(html, main_content=False).text
+    assert text.count("w") == 1000
+    prefixes = [len(line) - len(line.lstrip(" >")) for line in text.split("\n")]
+    assert max(prefixes) <= 2 * MAX_PREFIXES
 
 
 def test_deep_nesting_of_code():
