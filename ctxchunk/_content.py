@@ -63,7 +63,7 @@ _NEGATIVE = re.compile(
     r"comment|share|sharing|social|related|recommend|promo|sponsor|advert|\bads?\b|"
     r"banner|breadcrumb|cookie|consent|newsletter|subscribe|signup|footer|masthead|"
     r"sidebar|widget|popup|modal|outbrain|taboola|byline|author|tags?\b|rating|"
-    r"skip|menu|nav",
+    r"skip|menu|nav|gallery|slideshow|carousel|caption|credit|timestamp|dateline",
     re.I,
 )
 _TAG_PRIOR = {
@@ -190,7 +190,12 @@ def content_roots(tree: LexborHTMLParser) -> list[LexborNode]:
         # few paragraphs: a "table-contents" wrapper around three cells is no article.
         weight = _class_weight(node) * min(1.0, votes[key] / _FULL_WEIGHT)
         scores[key] = _TAG_PRIOR.get(node.tag or "", 0) + weight + votes[key]
-    ranked = sorted(scores.items(), key=lambda item: -item[1])[:8]
+    ranked = sorted(
+        ((key, score) for key, score in scores.items() if nodes[key].tag not in _PARTS),
+        key=lambda item: -item[1],
+    )[:8]
+    if not ranked:
+        return [scope]
     final = {key: score * (1 - link_density(nodes[key])) for key, score in ranked}
     best_key, best = max(final.items(), key=lambda item: item[1])
     top = _climb(nodes[best_key], best, final, nodes)
@@ -268,6 +273,12 @@ def _climb(
                 return ancestor
     return top
 
+
+_PARTS = frozenset(
+    {"p", "blockquote", "pre", "ul", "ol", "dl", "li", "table", "tbody", "thead", "tr"}
+)
+"""Elements that are parts of a text, never the whole of it: they hold votes (their
+siblings may join the content) but are never chosen as the content."""
 
 _FULL_WEIGHT = 6.0
 """Votes at which an element's class and id weigh in full (about three paragraphs)."""
