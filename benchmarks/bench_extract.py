@@ -18,6 +18,8 @@ process.
 repeated, and Python's ``json`` documentation page repeated), 5 MB of one
 paragraph, and bytes that lie about their charset.
 
+``ctxchunk-whole`` is ctxchunk with ``main_content=False``: what it kept before.
+
 Usage::
 
     python benchmarks/bench_extract.py AEB_DIR [--readability TEST_PAGES_DIR]
@@ -123,11 +125,17 @@ def _ctxchunk(data: bytes) -> str:
     return read_document(data, format="html").text
 
 
+def _ctxchunk_whole(data: bytes) -> str:
+    """Without main-content extraction: the page's <main>, or its body."""
+    return read_document(data, format="html", main_content=False).text
+
+
 def _extractors() -> dict[str, tuple[str, Callable[[bytes], str]]]:
     found: dict[str, tuple[str, Callable[[bytes], str]]] = {}
     from importlib.metadata import version
 
     found["ctxchunk"] = (version("ctxchunk"), _ctxchunk)
+    found["ctxchunk-whole"] = (version("ctxchunk"), _ctxchunk_whole)
     try:
         import trafilatura
 

@@ -8,17 +8,23 @@ elements that hold them, on the Lexbor tree ``_html`` already built:
 1. Furniture that is furniture by its markup alone (``<nav>``, ARIA landmarks other
    than ``main``, scripts and styles) is removed from the tree first, so it neither
    votes nor is read.
-2. Every paragraph-like element (``p``, ``pre``, ``td``, ``blockquote``, and a
-   ``div`` that holds text of its own) with at least :data:`MIN_PARAGRAPH` characters
-   votes for its parent (a full vote), its grandparent (half) and two more ancestors
-   (a sixth, a ninth). A vote is worth one point, one per comma, and one per 100
-   characters up to three: long, punctuated prose weighs most.
+2. Every paragraph-like element (``p``, ``pre``, ``blockquote``, and a ``div`` or
+   ``td`` with text of its own outside its blocks) with at least
+   :data:`MIN_PARAGRAPH` characters votes for its parent (a full vote), its
+   grandparent (half) and two more ancestors (a sixth, a ninth). A vote is worth one
+   point, one per comma, and one per 100 characters up to three: long, punctuated
+   prose weighs most. When the page marks its main content (``<main>``,
+   ``role="main"``, a single ``<article>``), only paragraphs inside it vote.
 3. An element's score is its votes plus a prior from its tag and from words in its
-   class and id (``article``, ``content`` up; ``comment``, ``share``, ``related``
-   down), times ``1 - link density`` (the share of its text inside links): a block
-   of links is navigation however long it is.
-4. The best element is the content; its siblings join it when they scored well too,
-   or are prose paragraphs of their own (an article split into several containers).
+   class and id (``article``, ``content`` up; ``comment``, ``share``, ``related``,
+   ``gallery`` down; the words count in full only once the element holds a few
+   paragraphs), times ``1 - link density`` (the share of its text inside links): a
+   block of links is navigation however long it is.
+4. The best element that is not itself a part of a text (a paragraph, list or
+   table) is the content. When at least :data:`_SHARED` other good candidates lie
+   under one of its ancestors, that ancestor is (an article cut into several
+   containers). Its siblings join it when they scored well too, or are prose
+   paragraphs of their own.
 
 Within the content, :func:`is_clutter` tells the converter which containers are
 still furniture: blocks that are mostly links, or whose class says they are share,
