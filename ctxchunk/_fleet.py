@@ -411,7 +411,12 @@ def _run_ray(
                 configure_logging=False,
             )
         else:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
+            try:
+                ray.init(address=address, log_to_driver=False, configure_logging=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise InvalidArgumentError(
+                    f"cannot reach the Ray cluster at --address {address}: {exc}"
+                ) from None
     try:
         cpus = workers
         if address is not None:

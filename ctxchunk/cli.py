@@ -44,6 +44,9 @@ examples:
   ctxchunk simulate examples/sessions/*.jsonl --budget 16000 \\
       --policy baseline --policy drop-oldest --policy retention:0.8 \\
       --policy clear-tool-results:3+role-priority --report report.html --jobs 2
+  ctxchunk simulate logs/ --budget 16000 --jobs 8 --json fleet.json --report fleet.html
+  ctxchunk simulate 'logs/**/*.jsonl.gz' --budget 16000 --engine ray --address auto
+  ctxchunk simulate chat.json --budget 8000       # OpenAI Chat messages, detected
   ctxchunk split examples/texts/python-faq-design.rst.txt --max-tokens 512
   ctxchunk split notes.md --json > pieces.jsonl
   cat page.txt | ctxchunk count -

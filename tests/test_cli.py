@@ -420,3 +420,10 @@ class TestSimulateEdges:
         local = capsys.readouterr().out
         assert main([*argv, "--engine", "ray", "--jobs", "2"]) == EXIT_OK
         assert capsys.readouterr().out == local
+
+    def test_address_needs_ray_engine(self, tmp_path, capsys):
+        """--address without --engine ray is a usage error."""
+        path = _small_session(tmp_path)
+        argv = ["simulate", str(path), "--budget", "300", "--address", "auto"]
+        assert main(argv) == EXIT_USAGE
+        assert "--address needs --engine ray" in capsys.readouterr().err
