@@ -225,7 +225,9 @@ def detect_format(record: object) -> str | None:
         if kind in _ITEM_TYPES:
             return "items"
         return None
-    if "role" in record:
+    # Chat messages carry "content" (or tool calls); {role, text} turns, which
+    # chunk_transcript reads, are not a session log and have no importer.
+    if "role" in record and ("content" in record or "tool_calls" in record):
         return "chat"
     return None
 
@@ -280,8 +282,28 @@ def read_session(path: str | os.PathLike[str], fmt: str = "auto") -> Session:
     if fmt == "chat":
         return session_from_chat_messages(records, name=name)
     if fmt == "items":
-        records = [{"type": "conversation.item.created", "item": r} for r in records]
+        records = _item_events(records)
     return session_from_realtime_events(records, name=name)
+
+
+def _item_events(items: Sequence[Any]) -> list[Any]:
+    """Return the Realtime events that would have created ``items``, in order.
+
+    Each item becomes a ``conversation.item.created``; a run of model output (an
+    assistant message or a function call) is preceded by one ``response.created``,
+    the model call that produced it, so requests are measured as for a Chat log.
+    """
+    events: list[Any] = []
+    in_response = False
+    for item in items:
+        output = isinstance(item, Mapping) and (
+            item.get("type") == "function_call" or item.get("role") == "assistant"
+        )
+        if output and not in_response:
+            events.append({"type": "response.created", "response": {}})
+        in_response = bool(output)
+        events.append({"type": "conversation.item.created", "item": item})
+    return events
 
 
 @attrs.frozen(slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 from pathlib import Path
 
@@ -160,10 +161,24 @@ class TestReadSession:
         ]
 
     def test_realtime_items(self):
-        """A list of Realtime conversation items is read as the items' events."""
+        """A list of Realtime conversation items is read as the items' events, with
+        a request before each run of model output (one model call)."""
         session = read_session(FIXTURES / "realtime_concierge_items.json")
         assert any(e.type == "turn" for e in session.events)
         assert any(e.type == "tool_call" for e in session.events)
+        types = [e.type for e in session.events]
+        assert "request" in types
+        # No two requests in a row: a run of output items is one model call.
+        pairs = itertools.pairwise(types)
+        assert all((a, b) != ("request", "request") for a, b in pairs)
+
+    def test_plain_turns_are_not_taken_for_chat(self, tmp_path):
+        """{role, text} turns (no content) are not a Chat log: the error lists the
+        formats instead of importing blank messages."""
+        path = tmp_path / "turns.jsonl"
+        path.write_text('{"role": "user", "text": "hello"}\n')
+        with pytest.raises(SessionLogError, match="cannot tell the log's format"):
+            read_session(path)
 
     def test_format_can_be_forced(self, tmp_path):
         """--format chat on a session log fails in the Chat importer, not elsewhere."""
@@ -202,6 +217,8 @@ class TestReadSession:
         [
             ({"type": "probe", "t_ms": 1, "needle": "x", "introduced": 0}, "session"),
             ({"role": "tool", "tool_call_id": "c1", "content": "{}"}, "chat"),
+            ({"role": "assistant", "tool_calls": []}, "chat"),
+            ({"role": "user", "text": "hi"}, None),
             ({"t_ms": 5, "event": {"type": "response.create"}}, "realtime"),
             ({"type": "function_call", "call_id": "c", "name": "f"}, "items"),
             ({"type": "turn"}, None),
