@@ -38,9 +38,10 @@ from __future__ import annotations
 
 import re
 
+import attrs
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["MIN_PARAGRAPH", "content_roots", "is_clutter"]
+__all__ = ["MIN_PARAGRAPH", "Content", "content_roots", "is_clutter", "link_density"]
 
 MIN_PARAGRAPH = 25
 """Characters a paragraph needs to vote: shorter ones are captions, bylines and
@@ -146,7 +147,21 @@ def _own_text(node: LexborNode) -> str:
     return "".join(parts)
 
 
-def content_roots(tree: LexborHTMLParser) -> list[LexborNode]:
+@attrs.frozen
+class Content:
+    """Where a page's main content is.
+
+    Attributes:
+        roots: The elements to read, in document order.
+        prose: How many characters of their text lie outside links; 0 when that is
+            less than half their text (a page of links, whose links are content).
+    """
+
+    roots: list[LexborNode]
+    prose: int
+
+
+def content_roots(tree: LexborHTMLParser) -> Content:
     """Remove markup-level furniture from ``tree`` and return its content elements.
 
     Args:
@@ -154,10 +169,26 @@ def content_roots(tree: LexborHTMLParser) -> list[LexborNode]:
             removed from it.
 
     Returns:
-        The elements to read, in document order: the best-scoring element and the
-        siblings that join it, or ``[body]`` when no paragraph votes, or ``[]`` for a
-        page without a body.
+        The elements to read, in document order, and their prose: the best-scoring
+        element and the siblings that join it; the page's marked main content or body
+        when no paragraph votes, or when the page is mostly links and the best
+        element holds little of it (a site map); no element for a page without a
+        body.
     """
+    roots = _choose(tree)
+    prose = total = 0
+    for root in roots:
+        length = _text_length(root)
+        total += length
+        prose += round(length * (1 - link_density(root, length)))
+    if prose < total / 2:
+        # Content that is mostly links (a site map, an index): its lists of links
+        # are what it is for, so none is clutter.
+        prose = 0
+    return Content(roots=roots, prose=prose)
+
+
+def _choose(tree: LexborHTMLParser) -> list[LexborNode]:
     body = tree.body
     if body is None:
         return []
@@ -226,7 +257,19 @@ def content_roots(tree: LexborHTMLParser) -> list[LexborNode]:
                 and sibling.text(deep=True).rstrip().endswith(".")
             ):
                 roots.append(sibling)
+    chosen = sum(_text_length(root) for root in roots)
+    whole = _text_length(scope)
+    if chosen < _LINK_PAGE_SHARE * whole and link_density(scope, whole) > _LINK_PAGE:
+        return [scope]
     return roots
+
+
+_LINK_PAGE = 0.75
+_LINK_PAGE_SHARE = 0.25
+"""A page whose text is more than :data:`_LINK_PAGE` links is a page of links (a site
+map, an index); when its best element holds less than :data:`_LINK_PAGE_SHARE` of
+its text, the page is read whole. (Of the 311 news and blog pages of the benchmarks in
+``benchmarks/bench_extract.py``, none is three quarters links.)"""
 
 
 def _marked_main(tree: LexborHTMLParser) -> LexborNode | None:
@@ -293,11 +336,12 @@ _SHARED = 2
 """How many good candidates one ancestor must hold to become the content."""
 
 
-def is_clutter(node: LexborNode) -> bool:
+def is_clutter(node: LexborNode, prose: int) -> bool:
     """Whether a container inside the content is furniture after all.
 
     Args:
         node: An element inside the content.
+        prose: The characters of the content outside links (:class:`Content`).
 
     Returns:
         True for a block of links (more than half its text in links, little prose)
@@ -320,6 +364,10 @@ def is_clutter(node: LexborNode) -> bool:
     density = link_density(node, length)
     if weight < 0 and length < 1000:
         return True
+    if length >= prose:
+        # A block of links longer than all the prose of the content is what the
+        # page is for: a site map, an index, a table of contents.
+        return False
     if tag in ("ul", "ol", "dl", "table"):
-        return density > 0.6 and length < 2000
+        return density > 0.6
     return (density > 0.5 and weight <= 0) or (density > 0.3 and weight < 0)

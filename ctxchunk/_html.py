@@ -202,14 +202,16 @@ def extract(html: str, *, main_content: bool = True) -> Extract:
     # instead of spilling its content into the page.
     tree = LexborHTMLParser(_flatten_deep(html, MAX_DEPTH), scripting=True)
     title = _title(tree)
+    prose = None
     if main_content:
-        roots = _content.content_roots(tree)
+        content = _content.content_roots(tree)
+        roots, prose = content.roots, content.prose
     else:
         root = _content_root(tree)
         roots = [] if root is None else [root]
     if not roots:
         return Extract(title=title, text="", headings=())
-    converter = _Converter(sectioned=roots[0].tag != "body", clean=main_content)
+    converter = _Converter(sectioned=roots[0].tag != "body", prose=prose)
     for root in roots:
         converter.walk(root)
     return converter.result(title)
@@ -373,8 +375,10 @@ class _Converter:
     only spaces, so the heading or cell stays one line.
     """
 
-    def __init__(self, *, sectioned: bool, clean: bool = False) -> None:
-        self.clean = clean
+    def __init__(self, *, sectioned: bool, prose: int | None = None) -> None:
+        # With main content: the content's characters outside links, which a block
+        # of links must fall short of to be skipped as clutter; None reads all.
+        self.prose = prose
         self.out: list[str] = []
         self.size = 0
         self.last_in_list = False
@@ -436,7 +440,11 @@ class _Converter:
             return None
         if tag == "aside" and not _note(attributes):
             return None
-        if self.clean and not self.cells and _content.is_clutter(node):
+        if (
+            self.prose is not None
+            and not self.cells
+            and _content.is_clutter(node, self.prose)
+        ):
             return None
         if tag in ("header", "footer") and not self.sections:
             return None

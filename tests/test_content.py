@@ -80,6 +80,30 @@ def test_apache_manual_navigation_dropped_content_kept(name):
     assert len(main) > 0.9 * len(whole)
 
 
+@pytest.mark.parametrize("name", ["apache-directives.html", "apache-sitemap.html"])
+def test_pages_of_links_kept(name):
+    """An index or site map, whose content is its links, keeps every link's text."""
+    html = read(name)
+    whole = extract(html, main_content=False).text
+    main = extract(html).text
+    items = re.findall(r"^ *- .*$", whole, re.M)
+    kept = set(re.findall(r"^ *- .*$", main, re.M))
+    assert len(items) > 50
+    assert sum(item in kept for item in items) >= 0.9 * len(items)
+
+
+def test_table_of_contents_kept():
+    """A marked main that is one list of links is read whole."""
+    items = "".join(
+        f"<li><a href='/p{i}'>Chapter {i}: a title of some length</a></li>"
+        for i in range(30)
+    )
+    html = f"<nav>Site</nav><main><h1>Contents</h1><ul>{items}</ul></main>"
+    text = extract(html).text
+    assert text.startswith("# Contents\n\n- Chapter 0: a title of some length\n")
+    assert text.count("\n- Chapter") == 30
+
+
 @pytest.mark.parametrize("page", PYTHON_DOCS, ids=lambda p: p.name)
 def test_sphinx_main_kept_whole(page):
     """A page that marks its main content loses nothing of it."""
