@@ -103,8 +103,9 @@ def _document_arguments(chunk: Chunk) -> str:
         args["title"] = meta.title
     if meta.headings:
         args["headings"] = list(meta.headings)
-    if meta.url is None:
-        args["source"] = chunk.source
+    # Always the source: it is what ContextWindow.read takes, so a model that copies
+    # these arguments into a read_document call gets the document back.
+    args["source"] = chunk.source
     args["part"] = chunk.part
     args["parts"] = chunk.parts
     return _json(args)
@@ -183,13 +184,17 @@ def _plan(chunks: Sequence[Chunk], used: set[str] | None = None) -> list[_Messag
         raise ValueError(f"a unit that is not a tool group has one chunk: {chunks!r}")
     if first.role is not Role.TOOL:
         return [_Message(first.role.value, _Text(chunks))]
+    own = False
     if first.kind is Kind.DOCUMENT:
-        name, args = DOCUMENT_TOOL, _document_arguments(first)
+        # A page the model fetched itself keeps the model's call id and tool name.
+        name = _tool_name(first.meta.tool_name, DOCUMENT_TOOL)
+        args = _document_arguments(first)
+        own = first.meta.call_id is not None
     elif first.kind is Kind.SUMMARY:
         name, args = SUMMARY_TOOL, "{}"
     else:
         name, args = _tool_name(first.meta.tool_name, UNKNOWN_TOOL), "{}"
-    call_id = _fresh_id(first, used, own=False)
+    call_id = _fresh_id(first, used, own=own)
     return [
         _Message("assistant", None, [_Call(call_id, name, _Text.of(args))]),
         _Message("tool", _Text(chunks), tool_call_id=call_id),

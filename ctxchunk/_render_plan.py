@@ -116,7 +116,8 @@ def document_arguments(chunk: Chunk) -> str:
     """Return the :data:`DOCUMENT_TOOL` arguments that locate a document chunk.
 
     Keys, in this order and only when known: ``url``, ``title``, ``headings`` (the
-    heading path), ``source`` when there is no url, and always ``part`` and
+    heading path), and always ``source`` (what
+    :meth:`~ctxchunk.window.ContextWindow.read` takes), ``part`` and
     ``parts`` (0-based, as on :class:`~ctxchunk.chunk.Chunk`); the same arguments
     :func:`ctxchunk.to_openai_chat` renders.
     """
@@ -274,7 +275,9 @@ def plan(chunks: Sequence[Chunk]) -> list[Entry]:
                 _pair(entries, ids, chunk, name, "{}", unit.text, unit.chunks)
         elif chunk.kind is Kind.DOCUMENT:
             args = document_arguments(chunk)
-            _pair(entries, ids, chunk, DOCUMENT_TOOL, args, chunk.text, unit.chunks)
+            name = tool_name(chunk.meta.tool_name, DOCUMENT_TOOL)
+            own = chunk.meta.call_id is not None
+            _pair(entries, ids, chunk, name, args, chunk.text, unit.chunks, own=own)
         elif chunk.role is Role.TOOL:  # a tool-role summary
             _pair(entries, ids, chunk, SUMMARY_TOOL, "{}", unit.text, unit.chunks)
         else:
@@ -290,8 +293,10 @@ def _pair(
     arguments: str,
     output: str,
     chunks: tuple[Chunk, ...],
+    *,
+    own: bool = False,
 ) -> None:
-    call_id = ids.new(chunk)
+    call_id = ids.new(chunk, own=own)
     entries.append(Call(call_id, name, arguments, ()))
     entries.append(Result(call_id, output, chunks))
 

@@ -61,6 +61,10 @@ class Reason(str, Enum):
     """A policy replaced it (a summary, or a cleared tool result)."""
     INTERRUPTED = "interrupted"
     """The user cut the assistant off; this is the unheard text's former chunk."""
+    REFRESHED = "refreshed"
+    """The same content (a page read again, by its url or source) was added again:
+    this old copy left so the new one stands at the newest position. A change
+    reports these evictions before it adds the new copy."""
 
 
 @attrs.frozen(slots=True)
@@ -91,7 +95,10 @@ class Truncation:
 
 @attrs.frozen(slots=True)
 class Replacement:
-    """Chunks a policy replaced by one new chunk (a summary, or a placeholder).
+    """Chunks a policy replaced by one new chunk.
+
+    The new chunk is a summary, or a shorter tool call
+    (:class:`~ctxchunk.policies.Edit`, e.g. a cleared call's arguments).
 
     Invariants: ``old`` is not empty and was in the window, in order; ``new`` stands
     where ``old[0]`` stood; ``old`` is now in the archive.
@@ -158,15 +165,17 @@ class Change:
         """Tokens of history the operation took out of the window, however it went.
 
         Everything that was in the window and left counts: evicted, removed, cut by
-        an interruption, masked behind a marker, and what a summary or a cleared
-        placeholder replaced (its tokens minus the replacement's). Markers are not
-        history and do not count; neither do parts of the update itself that went
-        to the archive without being admitted (:attr:`capped_tokens`).
+        an interruption, masked behind a marker, and what a replacement took away
+        (:attr:`replaced_tokens`). Markers are not history and do not count; neither
+        do parts of the update itself that went to the archive without being
+        admitted (:attr:`capped_tokens`), nor the old copy of re-read content
+        (``refreshed``: the same content is added again by the same operation).
         """
         gone = sum(
             e.chunk.tokens
             for e in self.evicted
-            if e.reason is not Reason.OVERSIZE and e.chunk.meta.marks is None
+            if e.reason not in (Reason.OVERSIZE, Reason.REFRESHED)
+            and e.chunk.meta.marks is None
         )
         cut = sum(t.before.tokens - t.after.tokens for t in self.truncated)
         return gone + cut + self.replaced_tokens
@@ -178,7 +187,7 @@ class Change:
 
     @property
     def replaced_tokens(self) -> int:
-        """Tokens a summary or a placeholder took away: replaced minus replacement.
+        """Tokens a replacement took away: replaced minus replacement.
 
         Markers among the replaced chunks are bookkeeping, not history, and do not
         count.

@@ -194,6 +194,10 @@ class ChunkMeta:
         tool_name: The tool a tool call invokes or a tool result comes from.
         call_id: The id shared by a tool call and its results, so that a window keeps
             or evicts them together.
+        item_id: The id of the Realtime conversation item the server created for
+            this content (a user's committed audio, the model's response or function
+            call); Realtime events name that item by this id and never re-create
+            it.
         marks: Set only on a *marker*, a short line a window writes in place of
             content it archived: the source whose archived parts the marker names
             (see :meth:`ctxchunk.window.ContextWindow.read`). A marker is window
@@ -208,6 +212,7 @@ class ChunkMeta:
     end_ms: int | None = attrs.field(default=None, validator=_check_optional_ms)
     tool_name: str | None = attrs.field(default=None, validator=_check_optional_str)
     call_id: str | None = attrs.field(default=None, validator=_check_optional_str)
+    item_id: str | None = attrs.field(default=None, validator=_check_optional_str)
     marks: str | None = attrs.field(default=None, validator=_check_optional_str)
 
     def __attrs_post_init__(self) -> None:
@@ -581,6 +586,7 @@ class ChunkMetaModel(BaseModel):
     end_ms: _Millis = None
     tool_name: _MetaStr = None
     call_id: _MetaStr = None
+    item_id: _MetaStr = None
     marks: _MetaStr = None
 
 
@@ -645,6 +651,7 @@ class ChunkModel(BaseModel):
                 end_ms=meta.end_ms,
                 tool_name=meta.tool_name,
                 call_id=meta.call_id,
+                item_id=meta.item_id,
                 marks=meta.marks,
             ),
         )

@@ -673,6 +673,7 @@ class ContextWindow:
         start_ms: int | None = None,
         end_ms: int | None = None,
         id: str | None = None,
+        item_id: str | None = None,
     ) -> Change:
         """Add one turn: what the user or the assistant said, or an instruction.
 
@@ -685,6 +686,12 @@ class ContextWindow:
             end_ms: When it ended; with ``start_ms``, the turn's audio duration,
                 which :meth:`interrupt` uses.
             id: The turn's id (its chunks' source); default ``turn-<n>``.
+            item_id: The id of the Realtime conversation item the server created
+                for this turn (committed user audio, the model's response), kept in
+                every chunk's ``meta.item_id``: Realtime events name the item by
+                it and never create it again (see
+                :class:`~ctxchunk.render.RealtimeMirror`). :meth:`interrupt`
+                accepts it too.
 
         Returns:
             What changed.
@@ -700,7 +707,17 @@ class ContextWindow:
         turn: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
         turn["role"] = role.value if isinstance(role, Role) else role
         turn["text"] = text
-        return self.add_transcript([turn])
+        if item_id is None:
+            return self.add_transcript([turn])
+        item_id = _check_item_id(item_id)
+        chunks = chunk_transcript(
+            [turn],
+            self._chunk_tokens,
+            tokenizer=self._tokenizer,
+            first_index=self._next_index,
+        )
+        chunks = [_with_meta(c, item_id=item_id) for c in chunks]
+        return self._run(chunks, advance=max(1, len(chunks)))
 
     def add_transcript(
         self, turns: Iterable[Mapping[str, Any]] | str | os.PathLike[str]
@@ -732,16 +749,49 @@ class ContextWindow:
         url: str | None = None,
         title: str | None = None,
         format: Format = "auto",
+        call_id: str | None = None,
+        name: str | None = None,
     ) -> Change:
         """Add a page or file as tool context (see :mod:`ctxchunk.documents`).
 
-        Each chunk renders as a ``read_document`` call and its result, never as the
-        user or the system speaking.
+        Each chunk renders as a tool call and its result, never as the user or the
+        system speaking: a ``read_document`` call of ctxchunk's own, or, with
+        ``call_id`` and ``name``, the model's own call that fetched the page.
+
+        Reading a page again (the same ``url``, or the same content) never raises:
+        the copy in the window leaves (reason ``refreshed``, reported first) and
+        the new one is added at the newest position.
+
+        Args:
+            content: The page or file.
+            url: Where it came from.
+            title: Its title.
+            format: See :func:`~ctxchunk.documents.chunk_document`.
+            call_id: The id of the model's call that fetched it, kept on every
+                chunk (``meta.call_id``) and rendered as the call's id.
+            name: The name of the tool the model called, rendered as the call's
+                name (default ``read_document``).
+
+        Returns:
+            What changed.
 
         Raises:
             DocumentError: the content cannot be read.
-            ChunkError: the same document chunks are already in the window.
+
+        >>> w = ContextWindow(400, chunk_tokens=100)
+        >>> _ = w.add_document("Tea is a drink.", url="https://t.example/tea")
+        >>> [e.reason.value for e in w.add_document("Tea is a drink.",
+        ...  url="https://t.example/tea").evicted]
+        ['refreshed']
         """
+        if call_id is not None:
+            call_id = check_str("call_id", call_id)
+            if not call_id:
+                raise InvalidArgumentError("call_id='' must be None or a call's id")
+        if name is not None:
+            name = check_str("name", name)
+            if not name:
+                raise InvalidArgumentError("name='' must be None or a tool's name")
         chunks = chunk_document(
             content,
             url=url,
@@ -750,7 +800,22 @@ class ContextWindow:
             max_tokens=self._chunk_tokens,
             tokenizer=self._tokenizer,
         )
-        return self._run(chunks, advance=1)
+        if call_id is not None or name is not None:
+            chunks = [_with_meta(c, call_id=call_id, tool_name=name) for c in chunks]
+        sources = {c.source for c in chunks}
+        # Only tool-role units can be documents: no scan of the whole history.
+        stale = [
+            unit
+            for unit in self._roles[Role.TOOL]
+            if unit.kind is Kind.DOCUMENT
+            and not unit.pinned
+            and unit.chunks[0].meta.marks is None
+            and (
+                unit.source in sources
+                or (url is not None and unit.chunks[0].meta.url == url)
+            )
+        ]
+        return self._run(chunks, advance=1, refresh=stale)
 
     def add_tool_call(
         self,
@@ -758,14 +823,20 @@ class ContextWindow:
         arguments: str | Mapping[str, Any],
         result: str,
         call_id: str | None = None,
+        *,
+        item_id: str | None = None,
     ) -> Change:
         """Add a tool call and its result, kept or evicted together.
+
+        To add several calls the model made in one turn, use :meth:`add_tool_calls`.
 
         Args:
             name: The tool's name.
             arguments: The call's arguments, as JSON text or a mapping.
             result: What the tool returned.
             call_id: The call's id; default a digest of the turn's position.
+            item_id: The id of the Realtime ``function_call`` item the server
+                created for the model's call (see :meth:`add_turn`).
 
         Returns:
             What changed.
@@ -774,6 +845,92 @@ class ContextWindow:
         >>> [c.kind.value for c in w.add_tool_call("clock", {}, "12:00").added]
         ['tool_call', 'tool_result']
         """
+        return self.add_tool_calls(
+            [
+                {
+                    "name": name,
+                    "arguments": arguments,
+                    "result": result,
+                    "call_id": call_id,
+                    "item_id": item_id,
+                }
+            ]
+        )
+
+    def add_tool_calls(self, calls: Sequence[Mapping[str, Any]]) -> Change:
+        """Add the tool calls of one model turn and their results, as one group.
+
+        The calls render as one assistant message (Chat: one message with several
+        ``tool_calls``; Anthropic: several ``tool_use`` blocks), followed by their
+        results; the group is kept or evicted together.
+
+        Args:
+            calls: Each ``{"name", "arguments", "result", "call_id"?, "item_id"?}``
+                as :meth:`add_tool_call` takes them.
+
+        Returns:
+            What changed.
+
+        Raises:
+            InvalidArgumentError: no calls, a blank name, or two calls with one id.
+
+        >>> w = ContextWindow(400, chunk_tokens=100)
+        >>> ch = w.add_tool_calls([
+        ...     {"name": "clock", "arguments": {}, "result": "12:00"},
+        ...     {"name": "date", "arguments": {}, "result": "May 1"}])
+        >>> [c.kind.value for c in ch.added]
+        ['tool_call', 'tool_call', 'tool_result', 'tool_result']
+        """
+        if isinstance(calls, (str, bytes, Mapping)) or not isinstance(calls, Sequence):
+            raise InvalidTypeError(
+                f"calls must be a list of calls, got {type(calls).__name__}: "
+                f"{calls!r:.80}"
+            )
+        if not calls:
+            raise InvalidArgumentError("calls is empty; pass at least one call")
+        source = f"turn-{self._next_index}"
+        heads: list[Chunk] = []
+        tails: list[Chunk] = []
+        ids: set[str] = set()
+        for index, call in enumerate(calls):
+            if not isinstance(call, Mapping):
+                raise InvalidTypeError(
+                    f"calls[{index}] must be a mapping, got {type(call).__name__}"
+                )
+            unknown = set(call) - {"name", "arguments", "result", "call_id", "item_id"}
+            if unknown:
+                raise InvalidArgumentError(
+                    f"calls[{index}] has unknown keys {sorted(unknown)!r:.80}"
+                )
+            tag = source if len(calls) == 1 else f"{source}.{index}"
+            call_chunks, result_chunks = self._tool_call_chunks(
+                tag,
+                call.get("name"),
+                call.get("arguments", "{}"),
+                call.get("result", ""),
+                call.get("call_id"),
+                call.get("item_id"),
+            )
+            call_id = call_chunks[0].meta.call_id
+            if call_id in ids:
+                raise InvalidArgumentError(
+                    f"calls[{index}] repeats call_id={call_id!r:.80}; each call of a "
+                    f"turn has its own id"
+                )
+            ids.add(str(call_id))
+            heads += call_chunks
+            tails += result_chunks
+        return self._run(heads + tails, advance=1, close_group=True)
+
+    def _tool_call_chunks(
+        self,
+        source: str,
+        name: object,
+        arguments: object,
+        result: object,
+        call_id: object,
+        item_id: object,
+    ) -> tuple[list[Chunk], list[Chunk]]:
         name = check_str("name", name)
         if not name:
             raise InvalidArgumentError("name='' must name the tool that was called")
@@ -791,19 +948,21 @@ class ContextWindow:
                 ) from None
         arguments = check_str("arguments", arguments)
         result = check_str("result", result)
-        source = f"turn-{self._next_index}"
         if call_id is None:
             call_id = "call_" + make_chunk_id(source, 0, name)[3:]
         call_id = check_str("call_id", call_id)
         if not call_id:
             raise InvalidArgumentError("call_id='' must be None or a non-empty id")
-        chunks = self._split(
+        calls = self._split(
             arguments, Role.TOOL, Kind.TOOL_CALL, source + ".call", name, call_id
         )
-        chunks += self._split(
+        if item_id is not None:
+            item = _check_item_id(item_id)
+            calls = [_with_meta(c, item_id=item) for c in calls]
+        results = self._split(
             result, Role.TOOL, Kind.TOOL_RESULT, source + ".result", name, call_id
         )
-        return self._run(chunks, advance=1, close_group=True)
+        return calls, results
 
     def add_chunks(self, chunks: Iterable[Chunk]) -> Change:
         """Add chunks made elsewhere, in order.
@@ -1255,6 +1414,12 @@ class ContextWindow:
     def _turn_units(self, item: str) -> list[_Unit]:
         unit = self._by_id.get(item)
         source = unit.source if unit is not None else item
+        if unit is None and source not in self._by_source:
+            # A server item id (meta.item_id): O(n), as interruptions are rare.
+            for held in self._main:
+                if held.chunks[0].meta.item_id == item:
+                    source = held.source
+                    break
         units = [
             u
             for u in self._by_source.get(source, ())
@@ -1341,9 +1506,15 @@ class ContextWindow:
         )
 
     def _run(
-        self, chunks: Sequence[Chunk], *, advance: int, close_group: bool = False
+        self,
+        chunks: Sequence[Chunk],
+        *,
+        advance: int,
+        close_group: bool = False,
+        refresh: Sequence[_Unit] = (),
     ) -> Change:
         ids: set[str] = set()
+        leaving = {c.id for unit in refresh for c in unit.chunks}
         for chunk in chunks:
             if chunk.tokens > self._chunk_tokens:
                 raise ChunkError(
@@ -1351,7 +1522,7 @@ class ContextWindow:
                     f"chunk_tokens={self._chunk_tokens}; cut it with "
                     f"max_tokens={self._chunk_tokens}"
                 )
-            if chunk.id in ids or chunk.id in self._by_id:
+            if chunk.id in ids or (chunk.id in self._by_id and chunk.id not in leaving):
                 raise ChunkError(
                     f"chunk {chunk.id} (source {chunk.source!r:.60}) is already in "
                     f"the window; remove(source) it first to add it again"
@@ -1359,6 +1530,10 @@ class ContextWindow:
             ids.add(chunk.id)
 
         def apply(op: _Op) -> None:
+            for unit in refresh:
+                self._detach(unit)
+                for chunk in unit.chunks:
+                    self._archive_add(op, chunk, Reason.REFRESHED)
             self._next_index += advance
             if close_group:
                 self._open = None
@@ -1959,7 +2134,10 @@ class ContextWindow:
         self._archive.append(eviction)
         if report:
             op.evicted.append(eviction)
-            if reason is not Reason.OVERSIZE and chunk.meta.marks is None:
+            if (
+                reason not in (Reason.OVERSIZE, Reason.REFRESHED)
+                and chunk.meta.marks is None
+            ):
                 op.loss += chunk.tokens
         if chunk.meta.marks is None:
             parts = self._archived.setdefault(chunk.source, {})
@@ -2118,6 +2296,20 @@ class ContextWindow:
 _ROOMY = 1024
 """Free room past which no marker reservation is needed: more than any marker
 costs (its text is one line of at most a few hundred characters)."""
+
+
+def _check_item_id(item_id: object) -> str:
+    item_id = check_str("item_id", item_id)
+    if not item_id or len(item_id) > 32:
+        # The Realtime API's item ids are at most 32 characters.
+        raise InvalidArgumentError(
+            f"item_id={item_id!r:.80} must be the server's item id (1 to 32 characters)"
+        )
+    return item_id
+
+
+def _with_meta(chunk: Chunk, **fields: Any) -> Chunk:
+    return attrs.evolve(chunk, meta=attrs.evolve(chunk.meta, **fields))
 
 
 def _check_cap(name: str, value: object, chunk_tokens: int) -> int:

@@ -193,7 +193,11 @@ class WindowMachine(RuleBasedStateMachine):
     def _record(self, change: Change) -> None:
         # Ids are unique in a window, so nothing that left comes back within the
         # same operation: a chunk both added and removed was added first.
-        gone = {e.chunk.id for e in change.evicted}
+        # A re-read's old copy leaves before anything else happens, and its ids
+        # may come back with the new copy.
+        refreshed = {e.chunk.id for e in change.evicted if e.reason is Reason.REFRESHED}
+        self.held -= refreshed
+        gone = {e.chunk.id for e in change.evicted if e.reason is not Reason.REFRESHED}
         gone |= {c.id for r in change.replaced for c in r.old}
         for replacement in change.replaced:
             self.order.setdefault(
@@ -248,6 +252,100 @@ class WindowMachine(RuleBasedStateMachine):
     def add_document(self, text: tuple[int, float], n: int) -> None:
         body = _text(self.window, text)
         self._apply(lambda w: w.add_document(body, url=f"https://example.com/{n}"))
+
+    @rule(data=st.data(), same=st.booleans())
+    def reread_document(self, data: st.DataObject, same: bool) -> None:
+        """Read a page in the window again: the same text, or a new version."""
+        urls = sorted(
+            {
+                c.meta.url
+                for c in self.window.chunks
+                if c.kind is Kind.DOCUMENT and c.meta.url and c.meta.marks is None
+            }
+        )
+        if not urls:
+            return
+        url = data.draw(st.sampled_from(urls))
+        source = next(c.source for c in self.window.chunks if c.meta.url == url)
+        body = self.window.read(source)
+        if not same:
+            body = body[: max(1, len(body) // 2)] + " (updated)"
+        call_id = data.draw(st.none() | st.just(f"call_read{len(self.order)}"))
+        name = None if call_id is None else "fetch_page"
+        before = {
+            c.id
+            for c in self.window.chunks
+            if c.meta.url == url and c.meta.marks is None and not c.pinned
+        }
+        self._apply(lambda w: w.add_document(body, url=url, call_id=call_id, name=name))
+        change = self.last
+        assert change is not None, "a re-read must never raise"
+        refreshed = {e.chunk.id for e in change.evicted if e.reason is Reason.REFRESHED}
+        assert before <= refreshed
+        # What the window holds of the page now is the new copy, just added.
+        added = {c.id for c in change.added}
+        held = [
+            c
+            for c in self.window.chunks
+            if c.meta.url == url and c.meta.marks is None and not c.pinned
+        ]
+        assert all(c.id in added for c in held)
+        if call_id is not None:
+            assert all(c.meta.call_id == call_id for c in held)
+
+    @rule(
+        n=st.integers(2, 3),
+        text=sized_texts((0.05, 3.0)),
+        server=st.booleans(),
+    )
+    def add_tool_calls(self, n: int, text: tuple[int, float], server: bool) -> None:
+        """The calls of one model turn, as one group (one assistant message)."""
+        body = _text(self.window, text)
+        base = len(self.order)
+        calls = [
+            {
+                "name": _TOOLS[j],
+                "arguments": {"q": str(j)},
+                "result": f"{body} {j}",
+                "call_id": f"m{base}_{j}",
+                **({"item_id": f"item_fc{base}_{j}"} if server else {}),
+            }
+            for j in range(n)
+        ]
+        self._apply(lambda w: w.add_tool_calls(calls), updates=n)
+        if self.last is None:
+            return
+        messages = to_openai_chat(self.window)
+        held = {c.meta.call_id for c in self.window.chunks if c.kind is Kind.TOOL_CALL}
+        ours = [f"m{base}_{j}" for j in range(n) if f"m{base}_{j}" in held]
+        carriers = [
+            m
+            for m in messages
+            if any(t["id"] in ours for t in m.get("tool_calls") or ())
+        ]
+        assert len(carriers) <= 1, "the calls of one turn split across messages"
+
+    @rule(
+        role=st.sampled_from(["user", "assistant"]),
+        text=sized_texts((0.05, 1.5)),
+        start=st.integers(0, 5000),
+    )
+    def add_server_turn(self, role: str, text: tuple[int, float], start: int) -> None:
+        """A turn the Realtime server created (committed audio, a response)."""
+        body = _text(self.window, text)
+        source = f"turn-{self.window._next_index}"
+        item_id = f"item_{self.window._next_index:06d}"
+        end = start + 300 * len(body.split())
+        self._apply(
+            lambda w: w.add_turn(
+                role, body, start_ms=start, end_ms=end, item_id=item_id
+            ),
+            turns=(source,),
+        )
+        if self.last is not None:
+            for chunk in self.last.added:
+                if chunk.source == source and chunk.meta.marks is None:
+                    assert chunk.meta.item_id == item_id
 
     @rule(
         name=st.sampled_from(_TOOLS),
@@ -476,9 +574,13 @@ class WindowMachine(RuleBasedStateMachine):
                         assert eviction.chunk.source not in self.turn_sources
         # Only the update itself may go to the archive without being admitted.
         added_sources = {c.source for c in change.added}
+        # (A re-read's old copy left first: its ids may come back with the update.)
+        refreshed = {e.chunk.id for e in change.evicted if e.reason is Reason.REFRESHED}
         for eviction in change.evicted:
             if eviction.reason is Reason.OVERSIZE:
-                assert eviction.chunk.id not in {c.id for c in self.before}
+                assert eviction.chunk.id not in {
+                    c.id for c in self.before if c.id not in refreshed
+                }
         lost = change.lost_tokens
         if not lost or self.updates == 0:
             return
@@ -522,10 +624,12 @@ class WindowMachine(RuleBasedStateMachine):
         protected = set(self.protected_before)
         if self.window._protect:
             protected |= set(self.turn_sources)
+        refreshed = {e.chunk.id for e in change.evicted if e.reason is Reason.REFRESHED}
         candidates = [
             c.id
             for c in self.before
             if c.id not in pins
+            and c.id not in refreshed
             and c.meta.marks is None
             and c.kind is not Kind.TOOL_CALL
             and not (c.kind is Kind.TURN and c.source in protected)
