@@ -77,8 +77,9 @@ _Window = HasChunks | Sequence[Chunk]
 
 # -- Responses API ----------------------------------------------------------------
 # Item shapes: openai-python src/openai/types/responses/response_input_item_param.py
-# (Message, FunctionCall, FunctionCallOutput) and easy_input_message_param.py; an
-# assistant message's content parts are output_text (response_output_text_param.py).
+# (Message, FunctionCall, FunctionCallOutput) and easy_input_message_param.py. An
+# assistant turn is an EasyInputMessageParam with string content: the output message
+# shape (response_output_message_param.py) requires the id and status of an output.
 
 
 def to_responses_input(
@@ -144,12 +145,9 @@ def to_responses_input(
 
 def _responses_message(entry: Text, system_role: str) -> dict[str, Any]:
     if entry.role == "assistant":
-        part: dict[str, Any] = {
-            "type": "output_text",
-            "text": entry.text,
-            "annotations": [],
-        }
-        return {"type": "message", "role": "assistant", "content": [part]}
+        # An easy input message: an output message item (output_text parts) would
+        # need the id and status of a response the API itself produced.
+        return {"type": "message", "role": "assistant", "content": entry.text}
     role = system_role if entry.role == "system" else "user"
     return {
         "type": "message",
@@ -525,7 +523,8 @@ def _items(chunks: Sequence[Chunk], index: int) -> list[dict[str, Any]]:
         ]
     if _is_paired(chunk):
         if kind is Kind.DOCUMENT:
-            name, arguments = DOCUMENT_TOOL, document_arguments(chunk)
+            name = tool_name(chunk.meta.tool_name, DOCUMENT_TOOL)
+            arguments = document_arguments(chunk)
         elif kind is Kind.SUMMARY:
             name, arguments = SUMMARY_TOOL, "{}"
         else:
@@ -654,6 +653,10 @@ def tool_definitions(
         for item in to_responses_input(window_or_chunks)
         if item.get("type") == "function_call"
     }
+    # Markers (standalone or inside a tool result) tell the model to call
+    # read_document, so it is declared whenever one is in the window.
+    if any(c.meta.marks is not None for c in chunks_of(window_or_chunks)):
+        used.add(DOCUMENT_TOOL)
     definitions: list[dict[str, Any]] = []
     for name, (description, schema) in _TOOL_SPECS.items():
         if name not in used:
@@ -670,12 +673,15 @@ def tool_definitions(
                 }
             )
         elif format == "responses":
+            # FunctionToolParam requires "strict"; these schemas leave properties
+            # optional, which strict mode does not allow.
             definitions.append(
                 {
                     "type": "function",
                     "name": name,
                     "description": description,
                     "parameters": schema,
+                    "strict": False,
                 }
             )
         else:

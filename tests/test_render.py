@@ -75,7 +75,7 @@ ASSISTANT = _c(
 WINDOW = [PIN, USER, DOC, CALL, RESULT, ASSISTANT]
 DOC_ARGS = (
     '{"url":"https://example.com/ferries","title":"Oslo ferries",'
-    '"headings":["Timetable"],"part":0,"parts":1}'
+    '"headings":["Timetable"],"source":"doc-1","part":0,"parts":1}'
 )
 
 
@@ -120,13 +120,7 @@ class TestResponsesInput:
                 "call_id": "call_w1",
                 "output": RESULT.text,
             },
-            {
-                "type": "message",
-                "role": "assistant",
-                "content": [
-                    {"type": "output_text", "text": ASSISTANT.text, "annotations": []}
-                ],
-            },
+            {"type": "message", "role": "assistant", "content": ASSISTANT.text},
         ]
 
     def test_system_role(self):
@@ -542,7 +536,11 @@ def test_responses_properties(chunks):
         seen.update(run)
         assert all(_ID.match(i) and len(i) <= 64 for i in run)
     by_role = {
-        role: [i["content"][0]["text"] for i in items if i.get("role") == role]
+        role: [
+            i["content"] if isinstance(i["content"], str) else i["content"][0]["text"]
+            for i in items
+            if i.get("role") == role
+        ]
         for role in ("developer", "user", "assistant")
     }
     assert by_role["developer"] == _texts(chunks, Role.SYSTEM)
