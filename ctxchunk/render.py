@@ -56,6 +56,7 @@ __all__ = [
     "DOCUMENT_TOOL",
     "SUMMARY_TOOL",
     "UNKNOWN_TOOL",
+    "RealtimeMirror",
     "to_anthropic",
     "to_openai_chat",
     "to_realtime_events",
@@ -363,7 +364,7 @@ class _RealtimeDiff:
 
     def __init__(self, change: Change) -> None:
         self.change = change
-        gone = {e.chunk.id for e in change.evicted}
+        gone = {e.chunk.id for e in change.evicted if e.reason is not Reason.REFRESHED}
         gone.update(c.id for r in change.replaced for c in r.old)
         # Added and evicted by the same operation: the session never sees it.
         self.unsent = {c.id for c in change.added} & gone
@@ -377,6 +378,10 @@ class _RealtimeDiff:
 
     def emit(self, events: list[dict[str, Any]]) -> None:
         change = self.change
+        # A re-read's old copy leaves first: the new copy may reuse its ids.
+        for eviction in change.evicted:
+            if eviction.reason is Reason.REFRESHED:
+                events.extend(_delete(i) for i in _item_ids(eviction.chunk))
         for cut in change.truncated:
             self._truncate(cut.before, cut.audio_end_ms, events)
         added = change.added
@@ -391,7 +396,12 @@ class _RealtimeDiff:
         for replacement in change.replaced:
             if replacement.new.id not in self.before:
                 self._replace(replacement, events)
-        leaving = [(e.chunk, e.reason) for e in change.evicted]
+        # Oversize chunks never entered the session; refreshed ones went first.
+        leaving = [
+            (e.chunk, e.reason)
+            for e in change.evicted
+            if e.reason not in (Reason.OVERSIZE, Reason.REFRESHED)
+        ]
         leaving += [(c, Reason.REPLACED) for r in change.replaced for c in r.old]
         for chunk, reason in leaving:
             if chunk.id in self.unsent or chunk.id in self.deleted:
@@ -689,3 +699,277 @@ def tool_definitions(
                 {"name": name, "description": description, "input_schema": schema}
             )
     return definitions
+
+
+# -- a live Realtime session ------------------------------------------------------
+
+
+class RealtimeMirror:
+    """What one live Realtime session holds, kept in step with a window.
+
+    :func:`to_realtime_events` sees one change at a time; a mirror remembers which
+    items the session holds, so its events follow the server's rules whatever came
+    before: an item it names exists (``previous_item_id``, ``delete``,
+    ``truncate``); an item the server created (a chunk with ``meta.item_id``:
+    committed user audio, the model's response or function call) is named by its
+    server id and never created again; chunks that never entered the session
+    (archived as oversize, or added and evicted by one operation) are never
+    deleted; a ``function_call_output`` whose call is not in the session comes with
+    a ``function_call`` of its own; only the server's own assistant items are
+    truncated (their audio), and a client-created assistant text item that was
+    interrupted is replaced by its heard text instead. A server item split over
+    several chunks is deleted when its first chunk leaves, so the session never
+    holds more than the window.
+
+    Use one mirror per session, from the session's start::
+
+        mirror = RealtimeMirror()
+        for event in mirror.events(window.add_turn("user", text, item_id=item)):
+            send(event)
+
+    >>> from ctxchunk.window import ContextWindow
+    >>> w, m = ContextWindow(400, chunk_tokens=100), RealtimeMirror()
+    >>> m.events(w.add_turn("user", "Hi", item_id="item_u1"))
+    []
+    >>> [e["previous_item_id"] for e in m.events(w.add_turn("assistant", "Hello"))]
+    ['item_u1']
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[str, str | None] = {}  # item id -> its call_id, if a call
+        self._calls: dict[str, int] = {}  # call_id -> function_call items held
+        self._of: dict[str, tuple[str, ...]] = {}  # chunk id -> its item ids
+        self._prev: dict[str, str | None] = {}  # chunk id -> its previous_ids entry
+        self._dead: set[str] = set()  # server items this mirror deleted
+
+    @property
+    def item_ids(self) -> tuple[str, ...]:
+        """The ids of the items the session holds, in the order they came."""
+        return tuple(self._items)
+
+    def events(
+        self,
+        change: Change,
+        *,
+        instructions: str | None = None,
+        event_ids: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Return the client events that bring the session in line after ``change``.
+
+        Args:
+            change: What one window operation did; give every change, in order.
+            instructions: As for :func:`to_realtime_events`.
+            event_ids: As for :func:`to_realtime_events`.
+
+        Returns:
+            The events, in the order to send them.
+
+        Raises:
+            InvalidTypeError: as for :func:`to_realtime_events`.
+            InvalidArgumentError: as for :func:`to_realtime_events`.
+        """
+        events = to_realtime_events(
+            Change(instructions_changed=change.instructions_changed)
+            if isinstance(change, Change)
+            else change,
+            instructions=instructions,
+        )
+        refreshed = [e.chunk for e in change.evicted if e.reason is Reason.REFRESHED]
+        for chunk in refreshed:
+            self._drop(chunk, events)
+        gone = {e.chunk.id for e in change.evicted if e.reason is not Reason.REFRESHED}
+        gone.update(c.id for r in change.replaced for c in r.old)
+        added_ids = {c.id for c in change.added}
+        # The server made its items before the window saw them: bind them all,
+        # so those the window did not keep are deleted like any other.
+        for chunk in (*change.added, *(e.chunk for e in change.evicted)):
+            self._bind(chunk)
+        unsent = {i for i in added_ids & gone if i not in self._of or not self._of[i]}
+        kept: set[str] = set()
+        for cut in change.truncated:
+            self._truncate(cut.before, cut.after, cut.audio_end_ms, events, kept)
+        for index, (chunk, previous) in enumerate(
+            zip(change.added, change.previous_ids, strict=True)
+        ):
+            self._prev[chunk.id] = previous
+            if chunk.id in unsent:
+                self._of[chunk.id] = ()
+                continue
+            self._add(change.added, index, self._anchor(previous), events)
+        for replacement in change.replaced:
+            new = replacement.new
+            if new.id in added_ids or new.id in gone:
+                continue
+            first = replacement.old[0]
+            self._prev[new.id] = self._prev.get(first.id)
+            held = [i for i in self._of.get(first.id, ()) if i in self._items]
+            anchor = held[-1] if held else self._anchor(self._prev.get(first.id))
+            self._add((new,), 0, anchor, events)
+        leaving = [e for e in change.evicted if e.reason is not Reason.REFRESHED]
+        for eviction in leaving:
+            chunk = eviction.chunk
+            if chunk.id in unsent:
+                continue
+            if eviction.reason is Reason.OVERSIZE and chunk.meta.item_id is None:
+                continue  # never in the session
+            if eviction.reason is Reason.INTERRUPTED and kept & set(
+                self._of.get(chunk.id, ())
+            ):
+                continue  # the truncated item stays
+            self._drop(chunk, events)
+        for replacement in change.replaced:
+            for chunk in replacement.old:
+                if chunk.id not in unsent:
+                    self._drop(chunk, events)
+        if event_ids:
+            for index, event in enumerate(events):
+                event["event_id"] = _event_id(index, event)
+        return events
+
+    def _anchor(self, previous: str | None) -> str | None:
+        """The held item a chunk after ``previous`` goes after; None: the end."""
+        start, seen = previous, set()
+        while previous is not None and previous not in seen:
+            seen.add(previous)
+            held = [i for i in self._of.get(previous, ()) if i in self._items]
+            if held:
+                if start is not None and start != previous:
+                    self._prev[start] = previous  # path compression
+                return held[-1]
+            if previous not in self._prev:
+                return None  # before this mirror's time: append at the end
+            previous = self._prev[previous]
+        return "root"
+
+    def _bind(self, chunk: Chunk) -> None:
+        server = chunk.meta.item_id
+        if server is None or chunk.id in self._of:
+            return
+        if not is_session_item(chunk) or server in self._dead:
+            return
+        call_id = chunk.meta.call_id if chunk.kind is Kind.TOOL_CALL else None
+        if server not in self._items:
+            self._items[server] = call_id
+            if call_id is not None:
+                self._calls[call_id] = self._calls.get(call_id, 0) + 1
+        self._of[chunk.id] = (server,)
+
+    def _add(
+        self,
+        chunks: Sequence[Chunk],
+        index: int,
+        anchor: str | None,
+        events: list[dict[str, Any]],
+    ) -> None:
+        chunk = chunks[index]
+        server = chunk.meta.item_id
+        if server is not None:
+            return  # the server created it (bound above): never created again
+        items = _items(chunks, index)
+        if (
+            len(items) == 1
+            and items[0]["type"] == "function_call_output"
+            and items[0]["call_id"] not in self._calls
+        ):
+            # Its call is not in the session (evicted, or never sent): a call of
+            # its own, as for a result whose call left the window.
+            call_id = "call_" + chunk.id
+            items = [
+                {
+                    "id": derived_item_id(chunk.id),
+                    "type": "function_call",
+                    "call_id": call_id,
+                    "name": tool_name(chunk.meta.tool_name, UNKNOWN_TOOL),
+                    "arguments": "{}",
+                },
+                {**items[0], "call_id": call_id},
+            ]
+        for item in items:
+            event: dict[str, Any] = {"type": "conversation.item.create"}
+            if anchor is not None:
+                event["previous_item_id"] = anchor
+            event["item"] = item
+            events.append(event)
+            anchor = item["id"]
+            made: str | None = None
+            if item["type"] == "function_call":
+                made = item["call_id"]
+                self._calls[item["call_id"]] = self._calls.get(item["call_id"], 0) + 1
+            self._items[item["id"]] = made
+        self._of[chunk.id] = tuple(item["id"] for item in items)
+
+    def _drop(self, chunk: Chunk, events: list[dict[str, Any]]) -> None:
+        for item_id in self._of.pop(chunk.id, ()):
+            if item_id not in self._items:
+                continue
+            call_id = self._items.pop(item_id)
+            if call_id is not None:
+                self._calls[call_id] -= 1
+                if not self._calls[call_id]:
+                    del self._calls[call_id]
+            if chunk.meta.item_id == item_id:
+                self._dead.add(item_id)
+            events.append(_delete(item_id))
+
+    def _truncate(
+        self,
+        before: Chunk,
+        after: Chunk,
+        audio_end_ms: int,
+        events: list[dict[str, Any]],
+        kept: set[str],
+    ) -> None:
+        if before.role is not Role.ASSISTANT or before.kind is not Kind.TURN:
+            raise InvalidArgumentError(
+                f"cannot truncate chunk {before.id!r}: it is a {before.role.value} "
+                f"{before.kind.value}, and only assistant turns can be truncated"
+            )
+        held = [i for i in self._of.get(before.id, ()) if i in self._items]
+        if not held:
+            return
+        item_id = held[0]
+        if before.meta.item_id == item_id:
+            # The server's own response: cut its audio where playback stopped,
+            # never past the audio's end (the server rejects that).
+            start, end = before.meta.start_ms, before.meta.end_ms
+            heard = max(0, audio_end_ms)
+            if start is not None and end is not None:
+                heard = min(heard, end - start)
+            if heard == 0:
+                self._drop(before, events)
+                return
+            kept.add(item_id)
+            events.append(
+                {
+                    "type": "conversation.item.truncate",
+                    "item_id": item_id,
+                    "content_index": 0,
+                    "audio_end_ms": heard,
+                }
+            )
+            return
+        # A text item this client created has no audio to truncate: put the heard
+        # text right after it, then delete it.
+        new_id = _recut_id(before.id, after.text)
+        item = _message(after, "assistant", "output_text")
+        item["id"] = new_id
+        events.append(
+            {
+                "type": "conversation.item.create",
+                "previous_item_id": item_id,
+                "item": item,
+            }
+        )
+        self._items[new_id] = None
+        self._drop(before, events)
+        self._of[before.id] = (new_id,)
+        kept.add(new_id)
+
+
+def _recut_id(chunk_id: str, text: str) -> str:
+    digest = hashlib.blake2b(
+        (chunk_id + "\x00" + text).encode("utf-8", "surrogatepass"),
+        digest_size=14,
+        person=b"ctxchunk.tr",
+    )
+    return "tr_" + digest.hexdigest()
