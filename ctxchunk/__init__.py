@@ -24,6 +24,7 @@ from ctxchunk.policies import (
     Summarize,
 )
 from ctxchunk.render import (
+    RealtimeMirror,
     to_anthropic,
     to_openai_chat,
     to_realtime_events,
@@ -52,6 +53,7 @@ __all__ = [
     "MiddleOut",
     "Piece",
     "Policy",
+    "RealtimeMirror",
     "Reason",
     "Recommended",
     "Replacement",
