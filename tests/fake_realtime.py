@@ -20,6 +20,9 @@ from typing import Any
 
 from tests import sdk_types
 
+SENT: list[int] = [0]
+"""Events all fake servers of this process were sent (for reports)."""
+
 
 class FakeRealtime:
     """The conversation of one fake session."""
@@ -42,10 +45,12 @@ class FakeRealtime:
         audio_ms: int = 0,
         call_id: str | None = None,
         name: str = "tool",
+        item_id: str | None = None,
     ) -> str:
         """Append an item the server made (as after ``response.done``); its id."""
         self._next += 1
-        item_id = f"item_{self._next:06d}"
+        if item_id is None:
+            item_id = f"item_{self._next:06d}"
         if call_id is not None:
             item = {"id": item_id, "type": "function_call", "call_id": call_id}
             item["name"] = name
@@ -60,6 +65,7 @@ class FakeRealtime:
         """Apply one client event, recording an error when the server would."""
         sdk_types.check("realtime events", [event])
         self.sent += 1
+        SENT[0] += 1
         kind = event["type"]
         ids = self.ids()
         if kind == "session.update":

@@ -46,10 +46,18 @@ from ctxchunk.policies import (
     RolePriority,
     Summarize,
 )
-from ctxchunk.render import ANTHROPIC_CONTINUATION, to_anthropic, to_responses_input
+from ctxchunk.render import (
+    ANTHROPIC_CONTINUATION,
+    RealtimeMirror,
+    to_anthropic,
+    to_responses_input,
+    tool_definitions,
+)
 from ctxchunk.roles import Kind, Role
 from ctxchunk.tokens import count_messages
 from ctxchunk.window import ContextWindow
+from tests import sdk_types
+from tests.fake_realtime import FakeRealtime
 
 # Each example runs up to 30 steps over windows of up to 6,000 tokens, checking every
 # invariant over the whole window after each; raise it with CTXCHUNK_WINDOW_EXAMPLES
@@ -148,6 +156,11 @@ class WindowMachine(RuleBasedStateMachine):
         self.protected_before: set[str] = set()
         self.updates = 0
         self.turn_sources: list[str] = []
+        # A live Realtime session kept in step through a mirror: the fake server
+        # must never see an event the real one rejects.
+        self.server = FakeRealtime()
+        self.mirror = RealtimeMirror()
+        self.instructions = ""
 
     @initialize(config=window_settings(), policy=st.sampled_from(POLICIES))
     def start(self, config: dict[str, Any], policy: Any) -> None:
@@ -188,7 +201,25 @@ class WindowMachine(RuleBasedStateMachine):
         self.updates = updates
         self.turn_sources = list(turns)
         self._record(change)
+        self._sync(change)
         self.recent.extend(turns)
+
+    def _sync(self, change: Change) -> None:
+        pins = [
+            c.text
+            for c in self.window.chunks
+            if c.pinned and c.kind is Kind.INSTRUCTION
+        ]
+        self.instructions = "".join(pins)
+        for event in self.mirror.events(change, instructions=self.instructions):
+            self.server.send(event)
+        assert self.server.errors == [], self.server.errors[:3]
+        # The session holds only what the window holds (server items by their id).
+        held = set()
+        for chunk in self.window.chunks:
+            held.add(chunk.meta.item_id or chunk.id)
+        for item_id in self.server.ids():
+            assert item_id in held or not item_id.startswith(("ck_", "item_")), item_id
 
     def _record(self, change: Change) -> None:
         # Ids are unique in a window, so nothing that left comes back within the
@@ -312,6 +343,14 @@ class WindowMachine(RuleBasedStateMachine):
             }
             for j in range(n)
         ]
+        if server:
+            for call in calls:
+                self.server.server_item(
+                    "assistant",
+                    call_id=call["call_id"],
+                    name=call["name"],
+                    item_id=call["item_id"],
+                )
         self._apply(lambda w: w.add_tool_calls(calls), updates=n)
         if self.last is None:
             return
@@ -336,6 +375,7 @@ class WindowMachine(RuleBasedStateMachine):
         source = f"turn-{self.window._next_index}"
         item_id = f"item_{self.window._next_index:06d}"
         end = start + 300 * len(body.split())
+        self.server.server_item(role, audio_ms=end - start, item_id=item_id)
         self._apply(
             lambda w: w.add_turn(
                 role, body, start_ms=start, end_ms=end, item_id=item_id
@@ -507,6 +547,18 @@ class WindowMachine(RuleBasedStateMachine):
             added = 3 + count(ANTHROPIC_CONTINUATION)
         size = _chat_style_size([anthropic["system"], *messages], count)
         assert size <= limit + added
+
+    @invariant()
+    def sdk_types_accept_every_rendering(self) -> None:
+        """Each wire format validates against the official SDK's own types."""
+        window = self.window
+        sdk_types.check("chat messages", to_openai_chat(window))
+        sdk_types.check("chat tools", tool_definitions(window, format="chat"))
+        sdk_types.check("responses input", to_responses_input(window))
+        sdk_types.check("responses tools", tool_definitions(window, format="responses"))
+        rendered = to_anthropic(window)
+        sdk_types.check("anthropic messages", rendered["messages"])
+        sdk_types.check("anthropic tools", tool_definitions(window, format="anthropic"))
 
     @invariant()
     def chunk_bound(self) -> None:
