@@ -712,6 +712,7 @@ def test_valid_call_works(target, tmp_path, monkeypatch):
 _NO_ARGUMENTS = {
     "DropOldest",
     "Recommended",
+    "RealtimeMirror",
     "WholeUpdateBaseline",
     "chunk_json_schema",
 }
