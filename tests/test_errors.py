@@ -514,6 +514,12 @@ TARGETS: tuple[Target, ...] = (
         ),
     ),
     Target(
+        "ContextWindow.add_tool_calls",
+        _method("add_tool_calls"),
+        lambda: {"calls": [{"name": "search", "arguments": "{}", "result": "ok"}]},
+        (a("calls", "list", names=("call",)),),
+    ),
+    Target(
         "ContextWindow.add_chunks",
         _method("add_chunks"),
         lambda: {"chunks": [_chunk()]},
