@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from pydantic_core import PydanticCustomError
 
 from ctxchunk._checks import WritableStr, check_meta_str, dump_json, lone_surrogate
+from ctxchunk._wire_read import PartError, ReadContent, read_content
 from ctxchunk.exceptions import CtxChunkError, InvalidTypeError, SessionLogError
 
 __all__ = [
@@ -584,25 +585,20 @@ def _load_json(source: object, what: str) -> Any:
     return source
 
 
-def _content_text(content: object) -> str:
-    """Return the text of a Chat message or Realtime item's content."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, Sequence):
-        texts = []
-        for part in content:
-            if isinstance(part, str):
-                texts.append(part)
-            elif isinstance(part, Mapping):
-                value = part.get("text")
-                if value is None:
-                    value = part.get("transcript")
-                if isinstance(value, str):
-                    texts.append(value)
-        return "\n".join(t for t in texts if t)
-    return ""
+def _content_text(content: object, where: str = "content") -> str:
+    """Return the text of a Chat message or Realtime item's content.
+
+    Read by :mod:`ctxchunk._wire_read`, as :func:`~ctxchunk.transcript.chunk_transcript`
+    reads it: media parts become placeholders.
+    """
+    return _read(content, where).text
+
+
+def _read(content: object, where: str) -> ReadContent:
+    try:
+        return read_content(content, where)
+    except PartError as exc:
+        raise SessionLogError(str(exc)) from None
 
 
 def session_from_chat_messages(
@@ -652,64 +648,72 @@ def session_from_chat_messages(
             raise SessionLogError(
                 f"message {index}: expected an object, got {type(message).__name__}"
             )
-        role = message.get("role")
-        if role in ("system", "developer"):
-            raw.append(
-                {"type": "instructions", "text": _content_text(message.get("content"))}
-            )
-        elif role == "user":
-            raw.append(
-                {
-                    "type": "turn",
-                    "role": "user",
-                    "text": _content_text(message.get("content")),
-                }
-            )
-        elif role == "assistant":
-            raw.append({"type": "request"})
-            text = _content_text(message.get("content"))
-            if text:
-                raw.append({"type": "turn", "role": "assistant", "text": text})
-            tool_calls = message.get("tool_calls") or []
-            if not isinstance(tool_calls, list):
-                raise SessionLogError(
-                    f"message {index}: tool_calls must be a list, got "
-                    f"{type(tool_calls).__name__}"
-                )
-            for j, call in enumerate(tool_calls):
-                function = call.get("function") if isinstance(call, Mapping) else None
-                if not isinstance(call, Mapping) or not isinstance(
-                    function or {}, Mapping
-                ):
-                    raise SessionLogError(
-                        f"message {index}: tool_calls[{j}] must be an object with a "
-                        f"'function' object, got {call!r:.80}"
-                    )
-                function = function or {}
-                calls[str(call.get("id"))] = (
-                    str(function.get("name") or "tool"),
-                    str(function.get("arguments") or "{}"),
-                )
-        elif role in ("tool", "function"):
-            call_id = str(message.get("tool_call_id") or message.get("name") or "")
-            tool, arguments = calls.pop(
-                call_id, (str(message.get("name") or "tool"), "{}")
-            )
-            raw.append(
-                {
-                    "type": "tool_call",
-                    "name": tool,
-                    "arguments": arguments,
-                    "result": _content_text(message.get("content")),
-                    **({"call_id": call_id} if call_id else {}),
-                }
-            )
-        else:
-            raise SessionLogError(
-                f"message {index}: unknown role {role!r:.40}; expected system, "
-                f"developer, user, assistant or tool"
-            )
+        try:
+            _take_message(index, message, raw, calls)
+        except PartError as exc:
+            raise SessionLogError(f"message {index}: {exc}") from None
     return _build(raw, name, source, step_ms=_CHAT_STEP_MS)
+
+
+def _take_message(
+    index: int,
+    message: Mapping[str, Any],
+    raw: list[dict[str, Any]],
+    calls: dict[str, tuple[str, str]],
+) -> None:
+    role = message.get("role")
+    if role in ("system", "developer"):
+        raw.append(
+            {"type": "instructions", "text": read_content(message.get("content")).text}
+        )
+    elif role == "user":
+        raw.append(
+            {
+                "type": "turn",
+                "role": "user",
+                "text": read_content(message.get("content")).text,
+            }
+        )
+    elif role == "assistant":
+        raw.append({"type": "request"})
+        text = read_content(message.get("content")).text
+        if text:
+            raw.append({"type": "turn", "role": "assistant", "text": text})
+        tool_calls = message.get("tool_calls") or []
+        if not isinstance(tool_calls, list):
+            raise SessionLogError(
+                f"message {index}: tool_calls must be a list, got "
+                f"{type(tool_calls).__name__}"
+            )
+        for j, call in enumerate(tool_calls):
+            function = call.get("function") if isinstance(call, Mapping) else None
+            if not isinstance(call, Mapping) or not isinstance(function or {}, Mapping):
+                raise SessionLogError(
+                    f"message {index}: tool_calls[{j}] must be an object with a "
+                    f"'function' object, got {call!r:.80}"
+                )
+            function = function or {}
+            calls[str(call.get("id"))] = (
+                str(function.get("name") or "tool"),
+                str(function.get("arguments") or "{}"),
+            )
+    elif role in ("tool", "function"):
+        call_id = str(message.get("tool_call_id") or message.get("name") or "")
+        tool, arguments = calls.pop(call_id, (str(message.get("name") or "tool"), "{}"))
+        raw.append(
+            {
+                "type": "tool_call",
+                "name": tool,
+                "arguments": arguments,
+                "result": read_content(message.get("content")).text,
+                **({"call_id": call_id} if call_id else {}),
+            }
+        )
+    else:
+        raise SessionLogError(
+            f"message {index}: unknown role {role!r:.40}; expected system, "
+            f"developer, user, assistant or tool"
+        )
 
 
 def _build(
@@ -875,7 +879,8 @@ def _take_item(
     item_type = item.get("type", "message")
     if item_type == "message":
         role = item.get("role")
-        text = _content_text(item.get("content"))
+        read = _read(item.get("content"), f"item {item_id!r:.40} content")
+        text = read.text
         if role in ("system", "developer"):
             slot_kind, data = "instructions", {"text": text}
         elif role in ("user", "assistant"):
@@ -884,7 +889,9 @@ def _take_item(
             return
         existing = by_item.get(str(item_id)) if item_id else None
         if existing is not None:
-            if text:
+            # A placeholder (audio whose transcript has not come) never replaces
+            # text already read, such as a transcription that arrived first.
+            if text and not (read.only_placeholders and existing.data.get("text")):
                 existing.data["text"] = text
             return
         slot = _Slot(slot_kind, data, now)

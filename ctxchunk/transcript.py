@@ -9,7 +9,9 @@ telling them apart turn by turn:
 - OpenAI Realtime and Responses conversation items, recognised by their ``type``:
   ``message`` items with ``input_text``, ``input_audio``, ``output_text``,
   ``output_audio`` (and the beta's ``text`` and ``audio``) content parts, whose audio
-  parts contribute their ``transcript``; ``function_call`` and
+  parts contribute their ``transcript``; image, file and untranscribed audio parts
+  become a counted placeholder line with their metadata (see
+  :mod:`ctxchunk._wire_read`); ``function_call`` and
   ``function_call_output`` items (and their ``custom_tool_call`` counterparts);
 - plain turns ``{"role", "text", "speaker"?, "start_ms"?, "end_ms"?, "id"?}``, alone
   or as the lines of a JSONL file.
@@ -54,6 +56,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ctxchunk._checks import WritableStr, check_int, lone_surrogate
+from ctxchunk._wire_read import PartError, read_content
 from ctxchunk.chunk import Chunk, ChunkMeta, chunks_of_text
 from ctxchunk.exceptions import (
     CtxChunkError,
@@ -87,6 +90,10 @@ class _Wire(BaseModel):
 
 
 class _ContentPart(_Wire):
+    # Media parts keep their own fields (image_url, input_audio, file...) for the
+    # placeholder :mod:`ctxchunk._wire_read` makes of them.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
     type: StrictStr
     text: StrictStr | None = None
     transcript: StrictStr | None = None
@@ -186,14 +193,7 @@ _ITEM_MODELS: dict[str, type[_Item]] = {
     "custom_tool_call_output": _OutputItem,
 }
 
-# Content-part types whose text is in ``text`` / ``transcript`` / ``refusal``. Chat
-# Completions uses ``text`` and ``refusal``; Realtime and Responses use ``input_text``,
-# ``output_text``, ``input_audio`` and ``output_audio``; the Realtime beta used
-# ``text`` and ``audio``.
-_TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
-_AUDIO_PARTS = frozenset({"input_audio", "output_audio", "audio"})
-_REFUSAL_PARTS = frozenset({"refusal"})
-_ACCEPTED_PARTS = ", ".join(sorted(_TEXT_PARTS | _AUDIO_PARTS | _REFUSAL_PARTS))
+# Content parts are read by ctxchunk._wire_read, shared with the session importers.
 _UNION_TAG = re.compile(r"str|int|[a-z-]+\[.*\]|list\[.*\]")
 
 # Message roles on the wire and what they become. Tool results are not messages in
@@ -212,10 +212,6 @@ _PLAIN_KIND: dict[Role, Kind] = {
     Role.ASSISTANT: Kind.TURN,
     Role.TOOL: Kind.TOOL_RESULT,
 }
-
-# The separator between the text parts of one message: they are one turn, read in
-# order, and a newline keeps two parts from running into one word.
-_PART_JOIN = "\n"
 
 
 def chunk_transcript(
@@ -613,30 +609,10 @@ def _describe_error(loc: str, error: Any) -> str:
 
 
 def _content_text(content: str | list[_ContentPart] | None, field: str) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    texts: list[str] = []
-    for k, part in enumerate(content):
-        if part.type in _TEXT_PARTS:
-            value, key = part.text, "text"
-        elif part.type in _AUDIO_PARTS:
-            value, key = part.transcript, "transcript"
-        elif part.type in _REFUSAL_PARTS:
-            value, key = part.refusal, "refusal"
-        else:
-            raise _TurnError(
-                f"{field}.{k} has type {part.type!r:.40}, which carries no text; "
-                f"ctxchunk reads {_ACCEPTED_PARTS} parts: replace it with a text "
-                f"part describing it, or remove it"
-            )
-        if value is None:
-            hint = (
-                "; enable input audio transcription, or drop the item"
-                if key == "transcript"
-                else ""
-            )
-            raise _TurnError(f"{field}.{k} ({part.type}) has no {key!r}{hint}")
-        texts.append(value)
-    return _PART_JOIN.join(texts)
+    if content is None or isinstance(content, str):
+        return content or ""
+    parts = [part.model_dump(exclude_none=True) for part in content]
+    try:
+        return read_content(parts, field).text
+    except PartError as exc:
+        raise _TurnError(str(exc)) from None

@@ -413,8 +413,9 @@ class TestRealtimeImport:
         assert session.events[4].t_ms == 5000
         assert session.events[5].t_ms == 5100
 
-    def test_untranscribed_audio_is_left_out(self):
-        """A user item whose transcript never arrives does not become a turn."""
+    def test_untranscribed_audio_is_a_placeholder_turn(self):
+        """A user item whose transcript never arrives is still a turn: the user
+        spoke. Its text is the audio's placeholder (ctxchunk._wire_read)."""
         events = [
             {
                 "type": "conversation.item.added",
@@ -428,7 +429,8 @@ class TestRealtimeImport:
             {"type": "response.created", "response": {}},
         ]
         session = session_from_realtime_events(events)
-        assert [e.type for e in session.events] == ["request"]
+        assert [e.type for e in session.events] == ["turn", "request"]
+        assert session.events[0].text == "[audio: input_audio · no transcript]"
 
     def test_jsonl_file(self, tmp_path):
         """A JSONL file of events is read line by line."""

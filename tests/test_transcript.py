@@ -117,7 +117,7 @@ class TestProperties:
                 {"role": "user", "text": 5},
                 {"role": "user"},
                 {"type": "reasoning", "summary": []},
-                {"type": "message", "role": "user", "content": [{"type": "image_url"}]},
+                {"type": "message", "role": "user", "content": [{"type": "hologram"}]},
                 {"role": "tool", "content": "orphan without tool_call_id"},
                 "just a string",
             ]
@@ -343,9 +343,9 @@ class TestRealtimeAndResponses:
         assert chunks[3].meta.tool_name == "open_url"
         assert chunks[3].text.startswith("Maximum Line Length.")
 
-    def test_missing_transcript_is_an_error(self):
-        """An audio part without a transcript cannot be chunked; the error says how
-        to get one."""
+    def test_missing_transcript_is_a_placeholder(self):
+        """An audio part without a transcript is kept as a placeholder, not an
+        error: the transcript may come later, and the turn still happened."""
         items = [
             {
                 "type": "message",
@@ -353,8 +353,9 @@ class TestRealtimeAndResponses:
                 "content": [{"type": "input_audio", "transcript": None}],
             }
         ]
-        with pytest.raises(TranscriptError, match=r"turn 0: content.0 .*transcript"):
-            chunk_transcript(items)
+        [chunk] = chunk_transcript(items)
+        assert chunk.text == "[audio: input_audio · no transcript]"
+        assert chunk.tokens == get_tokenizer(None).count(chunk.text)
 
     def test_custom_tool_call_items(self):
         """custom_tool_call items and their outputs pair like function calls."""
@@ -507,9 +508,9 @@ class TestErrors:
             (
                 {
                     "role": "user",
-                    "content": [{"type": "image_url", "image_url": {"url": "x"}}],
+                    "content": [{"type": "hologram", "hologram": {"url": "x"}}],
                 },
-                "content.0 has type 'image_url', which carries no text",
+                "content.0 has type 'hologram', which ctxchunk does not read",
             ),
             (
                 {"role": "user", "text": "x", "start_ms": 9, "end_ms": 1},
