@@ -8,14 +8,15 @@ is checked by the window after loading. Nothing here is public.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 __all__ = ["STATE_FORMAT", "ArchivedState", "UnitState", "WindowState"]
 
-STATE_FORMAT = "ctxchunk.window/2"
-"""The format tag of a saved window state."""
+STATE_FORMAT: Final = "ctxchunk.window/3"
+"""The format tag of a saved window state (``ctxchunk.window/2`` states, which always
+carry their archive, are still read)."""
 
 
 class _Model(BaseModel):
@@ -39,7 +40,7 @@ class ArchivedState(_Model):
 class WindowState(_Model):
     """A whole window: settings, policy, units in window order, and the archive."""
 
-    format: Literal["ctxchunk.window/2"]
+    format: Literal["ctxchunk.window/2", "ctxchunk.window/3"]
     budget: StrictInt = Field(ge=1)
     chunk_tokens: StrictInt = Field(ge=1)
     reserve_tokens: StrictInt = Field(ge=0)
@@ -52,4 +53,9 @@ class WindowState(_Model):
     open_group: StrictInt | None = Field(default=None, ge=0)
     recent: list[StrictStr] = []
     units: list[UnitState]
-    archive: list[ArchivedState]
+    # None when the archive was left in a persistent store (format 3 only).
+    archive: list[ArchivedState] | None
+    # How many entries the archive held, and the id of the newest one's chunk, so a
+    # store given back to from_json can be checked and cut to the saved moment.
+    archive_length: StrictInt | None = Field(default=None, ge=0)
+    archive_tail: StrictStr | None = None

@@ -161,6 +161,23 @@ class AsyncContextWindow:
         """:meth:`ContextWindow.interrupt`, off the loop (same arguments)."""
         return await self.run(ContextWindow.interrupt, *args, **kwargs)
 
-    async def to_json(self) -> str:
+    async def recall(
+        self,
+        query: str,
+        *,
+        limit: int = 3,
+        max_tokens: int | None = None,
+        call_id: str | None = None,
+    ) -> Change:
+        """:meth:`ContextWindow.recall`, off the loop (where a store is searched)."""
+        return await self.run(
+            ContextWindow.recall,
+            query,
+            limit=limit,
+            max_tokens=max_tokens,
+            call_id=call_id,
+        )
+
+    async def to_json(self, *, include_archive: bool | None = None) -> str:
         """:meth:`ContextWindow.to_json`, under the lock and off the loop."""
-        return await self.run(ContextWindow.to_json)
+        return await self.run(ContextWindow.to_json, include_archive=include_archive)

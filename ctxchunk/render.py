@@ -606,8 +606,17 @@ _TOOL_SPECS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     SUMMARY_TOOL: (
-        "Recall a summary of earlier conversation that no longer fits the context.",
-        {"type": "object", "properties": {}},
+        "Recall earlier conversation that no longer fits the context: with a query, "
+        "the archived passages that best match it; without one, a summary.",
+        {
+            "type": "object",
+            "properties": {
+                "query": {
+                    "type": "string",
+                    "description": "Words to look for in the archived conversation.",
+                },
+            },
+        },
     ),
     UNKNOWN_TOOL: (
         "The output of a tool whose call is no longer in the context.",
@@ -625,7 +634,7 @@ _Format = Literal["chat", "responses", "anthropic"]
 
 
 def tool_definitions(
-    window_or_chunks: _Window, *, format: _Format = "chat"
+    window_or_chunks: _Window, *, format: _Format = "chat", recall: bool = False
 ) -> list[dict[str, Any]]:
     """Return definitions of the tools the rendering calls on ctxchunk's own behalf.
 
@@ -640,6 +649,9 @@ def tool_definitions(
     Args:
         window_or_chunks: A window, or its chunks in order.
         format: ``"chat"`` (Chat Completions), ``"responses"`` or ``"anthropic"``.
+        recall: Also declare :data:`SUMMARY_TOOL` (``recall_history``) so the model
+            can search the archive: answer its calls with
+            :meth:`ctxchunk.window.ContextWindow.recall`.
 
     Returns:
         Tool definitions in the shape that API's ``tools`` parameter takes.
@@ -657,6 +669,10 @@ def tool_definitions(
         raise InvalidArgumentError(
             f"format={format!r} must be 'chat', 'responses' or 'anthropic'"
         )
+    if not isinstance(recall, bool):
+        raise InvalidTypeError(
+            f"recall must be True or False, got {type(recall).__name__}: {recall!r:.80}"
+        )
     # Every renderer names its calls the same way, so one rendering tells them all.
     used = {
         item["name"]
@@ -667,6 +683,8 @@ def tool_definitions(
     # read_document, so it is declared whenever one is in the window.
     if any(c.meta.marks is not None for c in chunks_of(window_or_chunks)):
         used.add(DOCUMENT_TOOL)
+    if recall:
+        used.add(SUMMARY_TOOL)
     definitions: list[dict[str, Any]] = []
     for name, (description, schema) in _TOOL_SPECS.items():
         if name not in used:

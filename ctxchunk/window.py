@@ -39,7 +39,8 @@ import attrs
 import pydantic
 
 from ctxchunk import _openai_chat, _state
-from ctxchunk._checks import check_int, check_str
+from ctxchunk._checks import check_int, check_meta_str, check_str
+from ctxchunk.archive import Archive, MemoryArchive
 from ctxchunk.change import (
     Change,
     Eviction,
@@ -477,8 +478,17 @@ class ContextWindow:
         protect_recent_turns: int = 2,
         max_update_tokens: int | None = None,
         max_update_tokens_by_role: Mapping[Role | str, int] | None = None,
+        archive: Archive | None = None,
     ) -> None:
         budget = check_int("budget", budget, 1)
+        if archive is None:
+            archive = MemoryArchive()
+        elif not isinstance(archive, Archive):
+            raise InvalidTypeError(
+                f"archive must be a ctxchunk.archive.Archive (MemoryArchive, "
+                f"SQLiteArchive or your own), got {type(archive).__name__}: "
+                f"{archive!r:.80}"
+            )
         reserve_tokens = check_int("reserve_tokens", reserve_tokens, 0)
         self._protect = check_int("protect_recent_turns", protect_recent_turns, 0)
         if policy is None:
@@ -548,14 +558,20 @@ class ContextWindow:
         self._by_source: dict[str, dict[_Unit, None]] = {}
         self._calls: dict[str, _Unit] = {}
         self._open: _Unit | None = None
-        self._archive: list[Eviction] = []
+        self._store = archive
+        # The id of the newest archived chunk, recorded in the JSON state.
+        self._tail = _tail_of(archive, len(archive))
+        # What the operation under way archived: handed to the store when it
+        # commits, forgotten when it rolls back.
+        self._pending: list[Eviction] = []
         self._next_index = 0
         self._op: _Op | None = None
         self._protected: set[str] = set()
         self._target: _Unit | None = None
         self._view = _View(self)
-        # Every chunk that left, by source and part (first version; no markers).
-        self._archived: dict[str, dict[int, Chunk]] = {}
+        # What the operation under way archived, by source and part (first version;
+        # no markers); the store holds the rest (see _archived_parts).
+        self._pending_parts: dict[str, dict[int, Chunk]] = {}
         # The sources of the most recent turns, admitted or not, newest last.
         self._recent: collections.deque[str] = collections.deque(
             maxlen=max(1, self._protect)
@@ -600,8 +616,17 @@ class ContextWindow:
 
     @property
     def archive(self) -> tuple[Eviction, ...]:
-        """Every chunk that left the window, in the order it left, with the reason."""
-        return tuple(self._archive)
+        """Every chunk that left the window, in the order it left, with the reason.
+
+        Read from :attr:`archive_store` (all of it: for a large persistent store,
+        iterate the store instead).
+        """
+        return (*self._store, *self._pending)
+
+    @property
+    def archive_store(self) -> Archive:
+        """The store the archive is kept in (the ``archive`` argument)."""
+        return self._store
 
     def render_units(self) -> Iterator[tuple[Chunk, ...]]:
         """Yield the chunks of each unit (kept or evicted whole), in window order."""
@@ -922,6 +947,102 @@ class ContextWindow:
             tails += result_chunks
         return self._run(heads + tails, advance=1, close_group=True)
 
+    def recall(
+        self,
+        query: str,
+        *,
+        limit: int = 3,
+        max_tokens: int | None = None,
+        call_id: str | None = None,
+    ) -> Change:
+        """Search the archive and add what matches as a ``recall_history`` result.
+
+        What an agent does when the model calls ``recall_history`` (declare it with
+        ``tool_definitions(window, recall=True)``): the archived parts that best
+        match ``query`` (BM25 over :attr:`archive_store`, see
+        :mod:`ctxchunk.archive`) come back as the result of a ``recall_history``
+        call with arguments ``{"query": query}``, each with the source and part
+        :meth:`read` takes. Parts that are in the window again and the results of
+        earlier recalls are skipped. The result is an update like any tool result:
+        chunked, capped by ``max_update_tokens``, evictable.
+
+        Args:
+            query: What to look for (words; case and diacritics are ignored).
+            limit: The most parts to bring back, at least 1.
+            max_tokens: The most tokens the result may hold (the best match is
+                always included). Default what the window can take now without
+                sending part of the result straight back to the archive: the free
+                room plus the update cap for tool content.
+            call_id: The id of the model's ``recall_history`` call; default a
+                digest of the turn's position.
+
+        Returns:
+            What changed.
+
+        Raises:
+            InvalidTypeError: an argument has the wrong type.
+            InvalidArgumentError: ``limit`` is below 1, or ``query`` holds a lone
+                surrogate.
+
+        >>> w = ContextWindow(200, chunk_tokens=50, protect_recent_turns=0)
+        >>> _ = w.add_turn("user", "My locker code is 4417.", id="t1")
+        >>> _ = w.remove("t1")
+        >>> change = w.recall("locker code")
+        >>> "4417" in change.added[-1].text
+        True
+        """
+        query = check_meta_str("query", query)
+        limit = check_int("limit", limit, 1)
+        arguments = json.dumps({"query": query}, ensure_ascii=False)
+        if max_tokens is None:
+            # Room for the call's own message too (its arguments and framing).
+            room = self._recall_room() - self._count(arguments) - 16
+        else:
+            room = check_int("max_tokens", max_tokens, 1)
+        found: list[Chunk] = []
+        wanted = limit
+        while True:
+            hits = self._store.search(query, limit=wanted)
+            found = [c for c in hits if self._recallable(c)][:limit]
+            if len(found) == limit or len(hits) < wanted:
+                break
+            wanted *= 4
+        pieces: list[str] = []
+        for chunk in found:
+            where = json.dumps(
+                {"source": chunk.source, "part": chunk.part}, ensure_ascii=False
+            )
+            piece = f"\n[{_describe(chunk)}, {where}]\n{chunk.text}"
+            if pieces and self._count(_recalled(query, [*pieces, piece])) > room:
+                continue  # a shorter match further down may still fit
+            pieces.append(piece)
+        return self.add_tool_call(
+            _openai_chat.SUMMARY_TOOL, arguments, _recalled(query, pieces), call_id
+        )
+
+    def _recall_room(self) -> int:
+        """Tokens a tool update can hold now without archiving any of itself."""
+        cap = self._caps.get(Role.TOOL)
+        if cap is None:
+            cap = self._default_cap
+            if self._auto_cap:
+                cap = max(1, min(cap, self._history_tokens // HISTORY_SHARE))
+        return self._capacity - self._tokens + cap
+
+    def _recallable(self, chunk: Chunk) -> bool:
+        """Whether ``chunk`` (an archived part) is worth bringing back."""
+        if chunk.meta.tool_name == _openai_chat.SUMMARY_TOOL:
+            return False  # an earlier recall's result, or its call
+        for unit in self._by_source.get(chunk.source, ()):
+            for other in unit.chunks:
+                if (
+                    other.source == chunk.source
+                    and other.part == chunk.part
+                    and other.meta.marks is None
+                ):
+                    return False  # in the window again
+        return True
+
     def _tool_call_chunks(
         self,
         source: str,
@@ -1068,7 +1189,7 @@ class ContextWindow:
         if part is not None:
             part = check_int("part", part, 0)
         parts: dict[int, str] = {
-            index: c.text for index, c in self._archived.get(source, {}).items()
+            index: c.text for index, c in self._archived_parts(source).items()
         }
         for unit in self._by_source.get(source, ()):
             for chunk in unit.chunks:
@@ -1137,7 +1258,7 @@ class ContextWindow:
         # The turn's whole text, parts already archived included, so that word
         # timings and speaking rates line up with what was said.
         texts: dict[int, str] = {
-            part: c.text for part, c in self._archived.get(units[0].source, {}).items()
+            part: c.text for part, c in self._archived_parts(units[0].source).items()
         }
         for unit in units:
             texts[unit.chunks[0].part] = unit.chunks[0].text
@@ -1183,19 +1304,37 @@ class ContextWindow:
 
     # -- JSON state -------------------------------------------------------------------
 
-    def to_json(self) -> str:
+    def to_json(self, *, include_archive: bool | None = None) -> str:
         """Return the whole state as JSON: settings, policy, units and archive.
 
         :meth:`from_json` restores a window that behaves identically. A policy
         without ``to_dict`` is recorded as ``null``.
+
+        Args:
+            include_archive: Whether the archive's entries go into the JSON. Default:
+                yes for a :class:`~ctxchunk.archive.MemoryArchive`, no for a
+                persistent store (an :class:`~ctxchunk.archive.SQLiteArchive`),
+                whose state then stays the size of the window; pass the same store
+                to :meth:`from_json`. The archive's length and newest entry are
+                always recorded, so a store given back is checked.
+
+        Raises:
+            InvalidTypeError: ``include_archive`` is not a bool or None.
         """
+        if include_archive is None:
+            include_archive = not self._store.persistent
+        elif not isinstance(include_archive, bool):
+            raise InvalidTypeError(
+                f"include_archive must be True, False or None, got "
+                f"{type(include_archive).__name__}: {include_archive!r:.80}"
+            )
         to_dict = getattr(self._policy, "to_dict", None)
         open_group = None
         for index, unit in enumerate(self._main):
             if unit is self._open:
                 open_group = index
         state = _state.WindowState(
-            format="ctxchunk.window/2",
+            format=_state.STATE_FORMAT,
             budget=self._budget,
             chunk_tokens=self._chunk_tokens,
             reserve_tokens=self._reserve,
@@ -1215,8 +1354,12 @@ class ContextWindow:
             ],
             archive=[
                 _state.ArchivedState(reason=e.reason.value, chunk=e.chunk.to_dict())
-                for e in self._archive
-            ],
+                for e in self._store
+            ]
+            if include_archive
+            else None,
+            archive_length=len(self._store),
+            archive_tail=self._tail,
         )
         return json.dumps(state.model_dump(), ensure_ascii=False, separators=(",", ":"))
 
@@ -1227,6 +1370,7 @@ class ContextWindow:
         *,
         policy: Policy | None = None,
         tokenizer: Tokenizer | None = None,
+        archive: Archive | None = None,
     ) -> ContextWindow:
         """Restore a window saved with :meth:`to_json`.
 
@@ -1239,11 +1383,27 @@ class ContextWindow:
             policy: The policy to use; required when the saved one cannot be rebuilt
                 (a policy of your own, or a custom summarizer).
             tokenizer: The tokenizer, when it is not a built-in encoding.
+            archive: The store to keep the archive in. Required when the state was
+                saved without its archive (a persistent store): pass that store. A
+                store holding more entries than the state recorded (the session went
+                on after the save) is cut back to the saved moment, once the state
+                has been checked; an empty store receives the state's entries.
+                Default a :class:`~ctxchunk.archive.MemoryArchive` of the state's
+                entries.
 
         Raises:
             StateError: ``data`` is not a saved window state, or its counts are
-                not its texts' counts under the tokenizer.
+                not its texts' counts under the tokenizer, or ``archive`` is not
+                the store the state was saved with (fewer entries, or another
+                newest entry), or is missing while the state needs it.
+            InvalidTypeError: ``archive`` is not an :class:`~ctxchunk.archive.Archive`.
         """
+        if archive is not None and not isinstance(archive, Archive):
+            raise InvalidTypeError(
+                f"archive must be a ctxchunk.archive.Archive (MemoryArchive, "
+                f"SQLiteArchive or your own), got {type(archive).__name__}: "
+                f"{archive!r:.80}"
+            )
         if not isinstance(data, (str, bytes)):
             raise StateError(
                 f"data must be the JSON text to_json returned, got "
@@ -1298,12 +1458,13 @@ class ContextWindow:
                         lst.remove(unit)
             if state.open_group is not None:
                 window._open = list(window._main)[state.open_group]
-            for entry in state.archive:
-                chunk = Chunk.from_dict(entry.chunk)
-                window._archive.append(Eviction(chunk, Reason(entry.reason)))
-                if chunk.meta.marks is None:
-                    parts = window._archived.setdefault(chunk.source, {})
-                    parts.setdefault(chunk.part, chunk)
+            entries = None
+            if state.archive is not None:
+                entries = [
+                    Eviction(Chunk.from_dict(e.chunk), Reason(e.reason))
+                    for e in state.archive
+                ]
+            length = _saved_archive_length(state, entries, archive)
         except StateError:
             raise
         except (CtxChunkError, ValueError, TypeError, KeyError, IndexError) as exc:
@@ -1312,6 +1473,17 @@ class ContextWindow:
             window.check_valid()
         except AssertionError as exc:
             raise StateError(f"the saved state is inconsistent: {exc}") from None
+        if archive is None:
+            assert entries is not None  # checked by _saved_archive_length
+            window._store = MemoryArchive(entries)
+        else:
+            # Only now that the state is known good: the store is the caller's.
+            if len(archive) == 0 and entries:
+                archive.add(entries)
+            elif len(archive) > length:
+                archive.truncate(length)
+            window._store = archive
+        window._tail = state.archive_tail
         return window
 
     # -- invariants -------------------------------------------------------------------
@@ -1480,17 +1652,23 @@ class ContextWindow:
         if self._op is not None:
             raise StateError("a window operation is already under way (re-entrant)")
         op = _Op(tokens_before=self._tokens)
-        saved = (self._open, self._next_index, len(self._archive), self._tokens)
+        saved = (self._open, self._next_index, self._tokens)
         self._op = op
         try:
             apply(op)
+            if self._pending:
+                # Last, so that a store that fails (a full disk) undoes the whole
+                # operation: the window and its archive never disagree.
+                self._store.add(self._pending)
+                self._tail = self._pending[-1].chunk.id
         except BaseException:
             for undo in reversed(op.undo):
                 undo()
-            self._open, self._next_index, length, self._tokens = saved
-            del self._archive[length:]
+            self._open, self._next_index, self._tokens = saved
             raise
         finally:
+            self._pending = []
+            self._pending_parts = {}
             self._op = None
             self._protected = set()
             self._target = None
@@ -1749,7 +1927,7 @@ class ContextWindow:
             added=len(op.added),
             evicted=len(op.evicted),
             replaced=len(op.replaced),
-            archive=len(self._archive),
+            archive=len(self._pending),
             loss=op.loss,
             open=self._open,
             admits=len(op.admits),
@@ -1763,7 +1941,7 @@ class ContextWindow:
         del op.previous[mark.added :]
         del op.evicted[mark.evicted :]
         del op.replaced[mark.replaced :]
-        del self._archive[mark.archive :]
+        del self._pending[mark.archive :]
         op.loss = mark.loss
         self._open = mark.open
         del op.admits[mark.admits :]
@@ -2001,7 +2179,7 @@ class ContextWindow:
         is a standalone ``document`` chunk, rendered as a ``read_document`` call.
         """
         source = chunk.source
-        archived = dict(self._archived.get(source, {}))
+        archived = self._archived_parts(source)
         for other in extra:
             archived.setdefault(other.part, other)
         parts = sorted(archived)
@@ -2131,7 +2309,7 @@ class ContextWindow:
         self, op: _Op, chunk: Chunk, reason: Reason, *, report: bool = True
     ) -> None:
         eviction = Eviction(chunk, reason)
-        self._archive.append(eviction)
+        self._pending.append(eviction)
         if report:
             op.evicted.append(eviction)
             if (
@@ -2140,16 +2318,25 @@ class ContextWindow:
             ):
                 op.loss += chunk.tokens
         if chunk.meta.marks is None:
-            parts = self._archived.setdefault(chunk.source, {})
+            parts = self._pending_parts.setdefault(chunk.source, {})
             if chunk.part not in parts:
                 parts[chunk.part] = chunk
 
                 def undo() -> None:
                     del parts[chunk.part]
                     if not parts:
-                        self._archived.pop(chunk.source, None)
+                        self._pending_parts.pop(chunk.source, None)
 
                 op.undo.append(undo)
+
+    def _archived_parts(self, source: str) -> dict[int, Chunk]:
+        """Every archived part of ``source``: the store's, then this operation's."""
+        parts = self._store.parts(source)
+        pending = self._pending_parts.get(source)
+        if pending:
+            for index, chunk in pending.items():
+                parts.setdefault(index, chunk)
+        return parts
 
     def _set_open(self, unit: _Unit | None) -> None:
         self._open = unit
@@ -2296,6 +2483,89 @@ class ContextWindow:
 _ROOMY = 1024
 """Free room past which no marker reservation is needed: more than any marker
 costs (its text is one line of at most a few hundred characters)."""
+
+
+def _recalled(query: str, pieces: Sequence[str]) -> str:
+    """The text of a ``recall_history`` result holding ``pieces``."""
+    quoted = json.dumps(query, ensure_ascii=False)
+    if not pieces:
+        return f"Nothing archived matches {quoted}."
+    return f"{len(pieces)} archived part(s) matching {quoted}:\n" + "\n".join(pieces)
+
+
+def _describe(chunk: Chunk) -> str:
+    """A few words saying what an archived part was."""
+    if chunk.kind is Kind.TOOL_RESULT:
+        what = f"result of {chunk.meta.tool_name or 'a tool'}"
+    elif chunk.kind is Kind.TOOL_CALL:
+        what = f"call of {chunk.meta.tool_name or 'a tool'}"
+    elif chunk.kind is Kind.TURN:
+        what = f"{chunk.role.value} turn"
+        if chunk.meta.speaker:
+            what += f" by {chunk.meta.speaker}"
+    else:
+        what = chunk.meta.title or chunk.meta.url or chunk.kind.value
+    if chunk.parts > 1:
+        what += f", part {chunk.part + 1} of {chunk.parts}"
+    return what[:120]
+
+
+def _saved_archive_length(
+    state: _state.WindowState, entries: list[Eviction] | None, given: Archive | None
+) -> int:
+    """Check the saved archive against ``given`` and return the saved length.
+
+    ``given`` must be empty (it then receives ``entries``) or the store the state was
+    saved with: at least as long, with the recorded newest entry at the saved length.
+    Nothing is changed here.
+    """
+    length = state.archive_length
+    if length is None:  # format 2 always carries its archive
+        assert entries is not None
+        length = len(entries)
+    if entries is not None:
+        if len(entries) != length:
+            raise StateError(
+                f"the state lists {len(entries)} archive entries but says "
+                f"archive_length={length}; it was edited"
+            )
+        tail = entries[-1].chunk.id if entries else None
+        if state.archive_tail is not None and tail != state.archive_tail:
+            raise StateError(
+                "the state's newest archive entry is not its archive_tail; it "
+                "was edited"
+            )
+    if given is None:
+        if entries is None:
+            raise StateError(
+                f"this state was saved without its archive ({length:,} entries, kept "
+                f"in a persistent store); pass that store: from_json(data, "
+                f"archive=SQLiteArchive(path, session=...))"
+            )
+        return length
+    have = len(given)
+    if have == 0 and entries is not None:
+        return length
+    if have < length:
+        raise StateError(
+            f"the archive store holds {have:,} entries but the state was saved with "
+            f"{length:,}: it is not the store the state was saved with, or an older "
+            f"copy of it"
+        )
+    if _tail_of(given, length) != state.archive_tail:
+        raise StateError(
+            f"entry {length - 1} of the archive store is not the newest entry the "
+            f"state recorded: it is not the store the state was saved with"
+        )
+    return length
+
+
+def _tail_of(store: Archive, length: int) -> str | None:
+    """The id of the chunk of the ``length``-th entry of ``store`` (None if 0)."""
+    if length == 0:
+        return None
+    entry = next(itertools.islice(iter(store), length - 1, None))
+    return entry.chunk.id
 
 
 def _check_item_id(item_id: object) -> str:

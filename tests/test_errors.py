@@ -307,7 +307,11 @@ TARGETS: tuple[Target, ...] = (
         "tool_definitions",
         tool_definitions,
         lambda: {"window_or_chunks": [_chunk()]},
-        (a("window_or_chunks", "list", names=("window", "chunk")), a("format")),
+        (
+            a("window_or_chunks", "list", names=("window", "chunk")),
+            a("format"),
+            a("recall", "bool"),
+        ),
     ),
     Target(
         "Role.parse",
@@ -400,6 +404,7 @@ TARGETS: tuple[Target, ...] = (
             a("tokenizer", "None"),
             a("reserve_tokens", "int"),
             a("protect_recent_turns", "int"),
+            a("archive", "None"),
         ),
     ),
     Target(
@@ -562,6 +567,18 @@ TARGETS: tuple[Target, ...] = (
             a("data", names=("JSON", "state")),
             a("policy", "None"),
             a("tokenizer", "None"),
+            a("archive", "None"),
+        ),
+    ),
+    Target(
+        "ContextWindow.recall",
+        _method("recall"),
+        lambda: {"query": "tea"},
+        (
+            a("query", "str"),
+            a("limit", "int"),
+            a("max_tokens", "None", "int"),
+            a("call_id", "None", "str"),
         ),
     ),
 )

@@ -17,7 +17,9 @@ part are added on top (they are part of that unit, and tiny here).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from hypothesis.stateful import (
 )
 
 from ctxchunk._openai_chat import chat_format, to_openai_chat, unit_cost
+from ctxchunk.archive import Archive, MemoryArchive, SQLiteArchive
 from ctxchunk.change import Change, Reason
 from ctxchunk.chunk import Chunk, chunks_of_text
 from ctxchunk.exceptions import CtxChunkError
@@ -161,13 +164,45 @@ class WindowMachine(RuleBasedStateMachine):
         self.server = FakeRealtime()
         self.mirror = RealtimeMirror()
         self.instructions = ""
+        # False once the window went back to an earlier save: the live session
+        # cannot follow a window back in time, so the mirror stops there.
+        self.live = True
+        self.serial = 0
+        self.positions = 0
+        self.saved: tuple[str, str] | None = None
 
-    @initialize(config=window_settings(), policy=st.sampled_from(POLICIES))
-    def start(self, config: dict[str, Any], policy: Any) -> None:
-        self.window = ContextWindow(policy=policy, **config)
-        self.shadow = ContextWindow(policy=policy, **config)
+    @initialize(
+        config=window_settings(),
+        policy=st.sampled_from(POLICIES),
+        store=st.sampled_from(["memory", "sqlite"]),
+    )
+    def start(self, config: dict[str, Any], policy: Any, store: str) -> None:
+        self.store_kind = store
+        self.window = ContextWindow(policy=policy, archive=self._new_store(), **config)
+        self.shadow = ContextWindow(policy=policy, archive=self._new_store(), **config)
+
+    def _new_store(self) -> Archive:
+        """An empty store of this run's kind (search rankings differ between kinds:
+        SQLite ranks with FTS5's bm25, the memory store with its own BM25)."""
+        if self.store_kind == "memory":
+            return MemoryArchive()
+        return SQLiteArchive(":memory:")
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _position(self) -> int:
+        """The next position in the reference model's order."""
+        self.positions += 1
+        return self.positions
+
+    def _tick(self) -> int:
+        """A number never used before in this run (for call ids)."""
+        self.serial += 1
+        return self.serial
+
+    def _server_item(self, role: str, **fields: Any) -> None:
+        if self.live:
+            self.server.server_item(role, **fields)
 
     def _apply(
         self,
@@ -205,6 +240,8 @@ class WindowMachine(RuleBasedStateMachine):
         self.recent.extend(turns)
 
     def _sync(self, change: Change) -> None:
+        if not self.live:
+            return
         pins = [
             c.text
             for c in self.window.chunks
@@ -237,9 +274,10 @@ class WindowMachine(RuleBasedStateMachine):
         for chunk in change.added:
             # Archived content added again reuses its id: the latest admission is
             # the one the window order follows.
-            self.order[chunk.id] = len(self.order) + 1
+            self.order[chunk.id] = self._position()
         for eviction in change.evicted:
-            self.order.setdefault(eviction.chunk.id, len(self.order) + 1)
+            if eviction.chunk.id not in self.order:
+                self.order[eviction.chunk.id] = self._position()
         self.held -= gone
         self.held |= {c.id for c in change.added} - gone
         self.held |= {r.new.id for r in change.replaced} - gone
@@ -301,7 +339,7 @@ class WindowMachine(RuleBasedStateMachine):
         body = self.window.read(source)
         if not same:
             body = body[: max(1, len(body) // 2)] + " (updated)"
-        call_id = data.draw(st.none() | st.just(f"call_read{len(self.order)}"))
+        call_id = data.draw(st.none() | st.just(f"call_read{self._tick()}"))
         name = None if call_id is None else "fetch_page"
         before = {
             c.id
@@ -332,7 +370,7 @@ class WindowMachine(RuleBasedStateMachine):
     def add_tool_calls(self, n: int, text: tuple[int, float], server: bool) -> None:
         """The calls of one model turn, as one group (one assistant message)."""
         body = _text(self.window, text)
-        base = len(self.order)
+        base = self._tick()
         calls = [
             {
                 "name": _TOOLS[j],
@@ -345,7 +383,7 @@ class WindowMachine(RuleBasedStateMachine):
         ]
         if server:
             for call in calls:
-                self.server.server_item(
+                self._server_item(
                     "assistant",
                     call_id=call["call_id"],
                     name=call["name"],
@@ -375,7 +413,7 @@ class WindowMachine(RuleBasedStateMachine):
         source = f"turn-{self.window._next_index}"
         item_id = f"item_{self.window._next_index:06d}"
         end = start + 300 * len(body.split())
-        self.server.server_item(role, audio_ms=end - start, item_id=item_id)
+        self._server_item(role, audio_ms=end - start, item_id=item_id)
         self._apply(
             lambda w: w.add_turn(
                 role, body, start_ms=start, end_ms=end, item_id=item_id
@@ -402,9 +440,10 @@ class WindowMachine(RuleBasedStateMachine):
     @rule(n=st.integers(2, 3), text=sized_texts((0.1, 8.0)))
     def add_parallel_calls(self, n: int, text: tuple[int, float]) -> None:
         body = _text(self.window, text)
+        serial = self._tick()
         calls = [
             {
-                "id": f"c{len(self.order)}_{j}",
+                "id": f"c{serial}_{j}",
                 "type": "function",
                 "function": {"name": _TOOLS[j], "arguments": "{}"},
             }
@@ -505,16 +544,100 @@ class WindowMachine(RuleBasedStateMachine):
         }
         self._apply(ops[bad], bad=True)
 
-    @rule()
-    def json_round_trip(self) -> None:
-        text = self.window.to_json()
+    def _policy_for_json(self) -> Any:
         policy = self.window.policy
         keep = isinstance(policy, Summarize) and policy.summarizer is not None
-        restored = ContextWindow.from_json(text, policy=policy if keep else None)
-        assert restored.to_json() == text
+        return policy if keep else None
+
+    @rule(include=st.sampled_from([None, True, False]), give_store=st.booleans())
+    def json_round_trip(self, include: bool | None, give_store: bool) -> None:
+        text = self.window.to_json(include_archive=include)
+        store = self.window.archive_store
+        with_entries = include or (include is None and not store.persistent)
+        # An empty store receives the saved entries; no store means a memory one.
+        archive: Archive | None = store
+        if with_entries and not give_store:
+            archive = None if self.store_kind == "memory" else self._new_store()
+        restored = ContextWindow.from_json(
+            text, policy=self._policy_for_json(), archive=archive
+        )
+        assert restored.to_json(include_archive=include) == text
         assert restored.tokens == self.window.tokens
+        assert restored.archive == self.shadow.archive
         self.window = restored
         self.last = None
+
+    @rule()
+    def save(self) -> None:
+        """Save both windows; the store-backed one leaves its archive in the store."""
+        self.saved = (
+            self.window.to_json(include_archive=False),
+            self.shadow.to_json(include_archive=True),
+        )
+
+    @precondition(lambda self: self.saved is not None)
+    @rule()
+    def restore(self) -> None:
+        """Go back to the save: the store is cut back to what it held then."""
+        assert self.saved is not None
+        text, shadow_text = self.saved
+        self.window = ContextWindow.from_json(
+            text, policy=self._policy_for_json(), archive=self.window.archive_store
+        )
+        self.shadow = ContextWindow.from_json(
+            shadow_text,
+            policy=self._policy_for_json(),
+            archive=self._new_store(),
+        )
+        assert self.window.archive == self.shadow.archive
+        assert self.window.to_json(include_archive=True) == shadow_text
+        # Re-anchor the reference model on the restored window.
+        self.order = {}
+        for eviction in self.window.archive:
+            if eviction.chunk.id not in self.order:
+                self.order[eviction.chunk.id] = self._position()
+        # Window chunks come after the archive; one archived and back again
+        # counts where the window holds it.
+        for chunk in self.window.chunks:
+            self.order[chunk.id] = self._position()
+        self.recent = list(self.window._recent)
+        self.interrupted &= {c.source for c in self.window.chunks}
+        self.live = False
+        self.last = None
+
+    @rule(data=st.data(), limit=st.integers(1, 4))
+    def recall(self, data: st.DataObject, limit: int) -> None:
+        """The model searches the archive; what comes back is archived content."""
+        archived = [e.chunk for e in self.window.archive if e.chunk.meta.marks is None]
+        if archived and data.draw(st.booleans()):
+            words = data.draw(st.sampled_from(archived)).text.split()[:3]
+            query = " ".join(words) or "nothing"
+        else:
+            query = data.draw(st.sampled_from(["tea", "zzz unknown", "", "order 12"]))
+        self._apply(lambda w: w.recall(query, limit=limit))
+        if self.last is None:
+            return
+        added = [c for c in self.last.added if c.meta.marks is None]
+        results = [c for c in added if c.kind is Kind.TOOL_RESULT]
+        calls = [c for c in added if c.kind is Kind.TOOL_CALL]
+        assert all(c.meta.tool_name == "recall_history" for c in calls + results)
+        if not results or len(results) != results[0].parts:
+            return  # part of the result went to the archive: checked elsewhere
+        text = "".join(c.text for c in sorted(results, key=lambda c: c.part))
+        first_copies: dict[tuple[str, int], str] = {}
+        for chunk in archived:
+            first_copies.setdefault((chunk.source, chunk.part), chunk.text)
+        shown = {(c.source, c.part) for c in self.before if c.meta.marks is None}
+        hits = re.findall(r'(\{"source": "[^"\n]*", "part": \d+\})\]\n', text)
+        assert len(hits) <= limit
+        if not hits:
+            assert text.startswith("Nothing archived matches"), text[:80]
+        for hit in hits:
+            where = json.loads(hit)
+            key = (where["source"], where["part"])
+            assert key in first_copies, key
+            assert key not in shown, "recall brought back what the window holds"
+            assert first_copies[key] in text
 
     # -- invariants ------------------------------------------------------------------
 
@@ -574,7 +697,8 @@ class WindowMachine(RuleBasedStateMachine):
             # After a round trip (or a refused operation) re-anchor the model.
             self.held = {c.id for c in self.window.chunks}
             for chunk in self.window.chunks:
-                self.order.setdefault(chunk.id, len(self.order) + 1)
+                if chunk.id not in self.order:
+                    self.order[chunk.id] = self._position()
             return
         in_window = [c.id for c in self.window.chunks]
         assert set(in_window) == self.held, "window and its reported changes differ"
