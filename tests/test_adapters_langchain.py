@@ -404,6 +404,36 @@ class TestAddMessages:
             "AIMessage",
         ]
 
+    def test_a_result_added_later_carries_its_tool_name(self):
+        """A ToolMessage added after its call (in a later call, or after a call the
+        window got another way) is tagged with the call's tool, which policies such
+        as ClearToolResults(exclude_tools=...) go by."""
+        window = ContextWindow(2000)
+        call = {"name": "web_search", "args": {"q": "tea"}, "id": "call_1"}
+        add_langchain_messages(window, [AIMessage("", tool_calls=[call])])
+        add_langchain_messages(window, [ToolMessage("Tea.", tool_call_id="call_1")])
+        window.add_transcript(
+            [
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_2",
+                            "type": "function",
+                            "function": {"name": "clock", "arguments": "{}"},
+                        }
+                    ],
+                }
+            ]
+        )
+        add_langchain_messages(window, [ToolMessage("12:00", tool_call_id="call_2")])
+        results = [c for c in window.chunks if c.kind.value == "tool_result"]
+        assert [(c.meta.call_id, c.meta.tool_name) for c in results] == [
+            ("call_1", "web_search"),
+            ("call_2", "clock"),
+        ]
+
     def test_returns_one_change_per_message_and_skips_empty_ones(self):
         """Each message is one update; an empty AIMessage holds nothing and is
         skipped."""

@@ -11,6 +11,7 @@ calls of its own.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -77,6 +78,51 @@ def _updates(
     return updates
 
 
+_CALL_NAMES: weakref.WeakKeyDictionary[ContextWindow, dict[str, str]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per window, the tool name of each call id the adapters have seen, so a result
+added after its call still carries the tool's name (policies such as
+``ClearToolResults(exclude_tools=...)`` and markers go by a result's tool)."""
+
+
+def _call_names(window: ContextWindow) -> dict[str, str]:
+    return {
+        chunk.meta.call_id: chunk.meta.tool_name
+        for chunk in window.chunks
+        if chunk.kind is Kind.TOOL_CALL and chunk.meta.call_id and chunk.meta.tool_name
+    }
+
+
+def _named_results(
+    window: ContextWindow, messages: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """Return the messages with each tool result named after its call's tool."""
+    names = _CALL_NAMES.setdefault(window, {})
+    scanned = False
+    out: list[Mapping[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "assistant":
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") if isinstance(call, Mapping) else None
+                if isinstance(function, Mapping) and isinstance(call.get("id"), str):
+                    name = function.get("name")
+                    if isinstance(name, str) and name:
+                        names[call["id"]] = name
+        elif role == "tool" and not message.get("name"):
+            call_id = message.get("tool_call_id")
+            if isinstance(call_id, str):
+                if call_id not in names and not scanned:
+                    # A call added some other way (add_tool_call, add_transcript).
+                    names.update(_call_names(window))
+                    scanned = True
+                if call_id in names:
+                    message = {**message, "name": names[call_id]}
+        out.append(message)
+    return out
+
+
 def feed(
     window: ContextWindow,
     messages: Sequence[Mapping[str, Any]],
@@ -97,7 +143,7 @@ def feed(
     Raises:
         TranscriptError: a message is malformed; the message names its index.
     """
-    updates = _updates(messages, pin_system=pin_system)
+    updates = _updates(_named_results(window, messages), pin_system=pin_system)
     if check_first:
         for pin, first, batch in updates:
             if not pin:
