@@ -541,21 +541,34 @@ class TestTrimMessages:
     @given(
         histories(max_steps=10),
         st.integers(120, 1500),
-        st.sampled_from([None, DropOldest()]),
+        st.one_of(st.none(), window_policies()),
+        st.booleans(),
     )
-    def test_the_trimmed_history_fits_and_is_valid(self, history, budget, policy):
+    def test_the_trimmed_history_fits_and_is_valid(
+        self, history, budget, policy, include_system
+    ):
         """The result, as LangChain sends it, is at most max_tokens, valid for the
-        OpenAI SDK, pairs every call, and starts with the system message."""
+        OpenAI SDK, pairs every call, and starts with the system message when it is
+        pinned; only a pinned system message can fail to fit."""
+        problem = None
         try:
-            kept = trim_messages(history, max_tokens=budget, policy=policy)
-        except BudgetError:
-            system = [m for m in history if isinstance(m, SystemMessage)]
-            assert system, "only pins can fail to fit"
+            kept = trim_messages(
+                history,
+                max_tokens=budget,
+                policy=policy,
+                include_system=include_system,
+            )
+        except BudgetError as exc:
+            problem = str(exc)
+        if problem is not None:
+            assert include_system
+            assert isinstance(history[0], SystemMessage)
+            assert "cannot pin" in problem
             return
         chat = sent(kept)
         assert_paired(chat)
         assert count_messages(chat, model="gpt-4o") <= budget
-        if history and isinstance(history[0], SystemMessage):
+        if include_system and isinstance(history[0], SystemMessage):
             assert kept[0] == SystemMessage(history[0].content)
 
     def test_keeps_the_newest_turns(self):

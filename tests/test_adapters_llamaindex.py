@@ -41,6 +41,7 @@ from ctxchunk.adapters.llamaindex import (
 )
 from ctxchunk.exceptions import BudgetError, InvalidTypeError, TranscriptError
 from ctxchunk.session import ToolCallEvent
+from tests.sdk_types import check
 from tests.strategies import prose, window_policies, window_settings, window_texts
 
 _TOOLS = ["search_docs", "get_weather", "query_engine_tool", "multiply"]
@@ -190,8 +191,6 @@ def valid(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     for message in chat:
         if message.get("tool_calls") and message["content"] == "":
             message["content"] = None
-    from tests.sdk_types import check
-
     check("chat messages", chat)
     return chat
 
