@@ -252,6 +252,45 @@ class TestRoundTrip:
         assert normalised(to_llamaindex_messages(again)) == normalised(rendered)
 
 
+@given(
+    st.lists(st.sampled_from(["system", "user", "assistant", "tool"]), max_size=4),
+    st.lists(window_texts(max_words=80), min_size=1, max_size=3),
+    histories(max_steps=5),
+    st.integers(300, 1200),
+    st.integers(40, 100),
+    window_policies(),
+)
+def test_pins_documents_and_parallel_calls_render_with_their_roles(
+    pin_roles, pages, history, budget, chunk_tokens, policy
+):
+    """Pins of every role render under their role, documents and parallel calls as
+    paired calls and tool messages, never as a user or system message; the Chat form
+    is exactly the window's."""
+    window = ContextWindow(budget, policy=policy, chunk_tokens=chunk_tokens)
+    for k, role in enumerate(pin_roles):
+        window.pin(f"Pinned {role} note {k}.", role)
+    for k, page in enumerate(pages):
+        window.add_document(f"PAGESENTINEL {page}", url=f"https://docs.example/{k}")
+        window.add_tool_calls(
+            [
+                {"name": "lookup", "arguments": {"k": k}, "result": page * 3},
+                {"name": "lookup", "arguments": {"k": -k}, "result": page},
+            ]
+        )
+    add_llamaindex_messages(window, history, pin_system=False)
+    rendered = to_llamaindex_messages(window)
+    chat = valid(rendered)
+    assert_paired(chat)
+    assert chat == render(window)
+    for message in rendered:
+        if message.role in (MessageRole.USER, MessageRole.SYSTEM):
+            assert "PAGESENTINEL" not in (message.content or "")
+    for k, role in enumerate(pin_roles):
+        note = f"Pinned {role} note {k}."
+        holders = [m.role.value for m in rendered if note in (m.content or "")]
+        assert holders == [role]
+
+
 class TestBlocks:
     def test_media_blocks_become_counted_placeholders(self):
         """Image, audio, document and video blocks are read by ctxchunk's content
