@@ -61,6 +61,11 @@ class Reason(str, Enum):
     """A policy replaced it (a summary, or a cleared tool result)."""
     INTERRUPTED = "interrupted"
     """The user cut the assistant off; this is the unheard text's former chunk."""
+    REDUCED = "reduced"
+    """The raw output of a tool result the window reduced before adding it
+    (``add_tool_call(..., format=...)``: an HTML page's main content, compact JSON).
+    It was never in the window and is not history lost; a change does not report
+    it, the archive keeps it for :meth:`~ctxchunk.window.ContextWindow.read`."""
     REFRESHED = "refreshed"
     """The same content (a page read again, by its url or source) was added again:
     this old copy left so the new one stands at the newest position. A change

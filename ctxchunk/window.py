@@ -50,7 +50,7 @@ from ctxchunk.change import (
     is_session_item,
 )
 from ctxchunk.chunk import Chunk, ChunkMeta, chunks_of_text, make_chunk_id
-from ctxchunk.documents import Format, chunk_document
+from ctxchunk.documents import Format, ResultFormat, chunk_document, reduce_tool_result
 from ctxchunk.exceptions import (
     BudgetError,
     ChunkError,
@@ -850,6 +850,7 @@ class ContextWindow:
         call_id: str | None = None,
         *,
         item_id: str | None = None,
+        format: ResultFormat | None = None,
     ) -> Change:
         """Add a tool call and its result, kept or evicted together.
 
@@ -862,9 +863,21 @@ class ContextWindow:
             call_id: The call's id; default a digest of the turn's position.
             item_id: The id of the Realtime ``function_call`` item the server
                 created for the model's call (see :meth:`add_turn`).
+            format: None (the default) adds ``result`` as it is. ``"auto"``,
+                ``"html"``, ``"json"``, ``"markdown"`` or ``"text"`` reduce it
+                first with :func:`~ctxchunk.documents.reduce_tool_result` (an HTML
+                page becomes its main content in Markdown form, JSON is written
+                compactly); when that changes it, the raw result goes to the archive
+                (reason ``reduced``, source ``<result source>.raw``, never in the
+                window), where :meth:`read` and :meth:`recall` find it.
 
         Returns:
             What changed.
+
+        Raises:
+            DocumentError: ``format="json"`` and the result is not JSON, or an
+                HTML result cannot be read.
+            InvalidArgumentError: an unknown ``format``.
 
         >>> w = ContextWindow(200, chunk_tokens=100)
         >>> [c.kind.value for c in w.add_tool_call("clock", {}, "12:00").added]
@@ -878,6 +891,7 @@ class ContextWindow:
                     "result": result,
                     "call_id": call_id,
                     "item_id": item_id,
+                    "format": format,
                 }
             ]
         )
@@ -890,8 +904,8 @@ class ContextWindow:
         results; the group is kept or evicted together.
 
         Args:
-            calls: Each ``{"name", "arguments", "result", "call_id"?, "item_id"?}``
-                as :meth:`add_tool_call` takes them.
+            calls: Each ``{"name", "arguments", "result", "call_id"?, "item_id"?,
+                "format"?}`` as :meth:`add_tool_call` takes them.
 
         Returns:
             What changed.
@@ -916,25 +930,34 @@ class ContextWindow:
         source = f"turn-{self._next_index}"
         heads: list[Chunk] = []
         tails: list[Chunk] = []
+        raws: list[Chunk] = []
         ids: set[str] = set()
         for index, call in enumerate(calls):
             if not isinstance(call, Mapping):
                 raise InvalidTypeError(
                     f"calls[{index}] must be a mapping, got {type(call).__name__}"
                 )
-            unknown = set(call) - {"name", "arguments", "result", "call_id", "item_id"}
+            unknown = set(call) - {
+                "name",
+                "arguments",
+                "result",
+                "call_id",
+                "item_id",
+                "format",
+            }
             if unknown:
                 raise InvalidArgumentError(
                     f"calls[{index}] has unknown keys {sorted(unknown)!r:.80}"
                 )
             tag = source if len(calls) == 1 else f"{source}.{index}"
-            call_chunks, result_chunks = self._tool_call_chunks(
+            call_chunks, result_chunks, raw_chunks = self._tool_call_chunks(
                 tag,
                 call.get("name"),
                 call.get("arguments", "{}"),
                 call.get("result", ""),
                 call.get("call_id"),
                 call.get("item_id"),
+                call.get("format"),
             )
             call_id = call_chunks[0].meta.call_id
             if call_id in ids:
@@ -945,7 +968,8 @@ class ContextWindow:
             ids.add(str(call_id))
             heads += call_chunks
             tails += result_chunks
-        return self._run(heads + tails, advance=1, close_group=True)
+            raws += raw_chunks
+        return self._run(heads + tails, advance=1, close_group=True, originals=raws)
 
     def recall(
         self,
@@ -1051,7 +1075,8 @@ class ContextWindow:
         result: object,
         call_id: object,
         item_id: object,
-    ) -> tuple[list[Chunk], list[Chunk]]:
+        format: object = None,
+    ) -> tuple[list[Chunk], list[Chunk], list[Chunk]]:
         name = check_str("name", name)
         if not name:
             raise InvalidArgumentError("name='' must name the tool that was called")
@@ -1080,10 +1105,23 @@ class ContextWindow:
         if item_id is not None:
             item = _check_item_id(item_id)
             calls = [_with_meta(c, item_id=item) for c in calls]
+        raws: list[Chunk] = []
+        if format is not None:
+            reduced = reduce_tool_result(result, format=format)  # type: ignore[arg-type]
+            if reduced.text != result:
+                raws = self._split(
+                    result,
+                    Role.TOOL,
+                    Kind.TOOL_RESULT,
+                    source + ".result.raw",
+                    name,
+                    call_id,
+                )
+                result = reduced.text
         results = self._split(
             result, Role.TOOL, Kind.TOOL_RESULT, source + ".result", name, call_id
         )
-        return calls, results
+        return calls, results, raws
 
     def add_chunks(self, chunks: Iterable[Chunk]) -> Change:
         """Add chunks made elsewhere, in order.
@@ -1690,6 +1728,7 @@ class ContextWindow:
         advance: int,
         close_group: bool = False,
         refresh: Sequence[_Unit] = (),
+        originals: Sequence[Chunk] = (),
     ) -> Change:
         ids: set[str] = set()
         leaving = {c.id for unit in refresh for c in unit.chunks}
@@ -1712,6 +1751,9 @@ class ContextWindow:
                 self._detach(unit)
                 for chunk in unit.chunks:
                     self._archive_add(op, chunk, Reason.REFRESHED)
+            # Raw results that were reduced: never in the window, kept whole.
+            for chunk in originals:
+                self._archive_add(op, chunk, Reason.REDUCED, report=False)
             self._next_index += advance
             if close_group:
                 self._open = None

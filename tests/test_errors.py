@@ -516,6 +516,7 @@ TARGETS: tuple[Target, ...] = (
             a("arguments", "str", "dict", "surrogate"),
             a("result", *TEXT, names=("result", "surrogate")),
             a("call_id", *OPT_TEXT),
+            a("format", "None"),
         ),
     ),
     Target(

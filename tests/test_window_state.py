@@ -437,6 +437,31 @@ class WindowMachine(RuleBasedStateMachine):
         output = "" if result is None else _text(self.window, result)
         self._apply(lambda w: w.add_tool_call(name, {"q": query}, output))
 
+    @rule(
+        text=sized_texts((0.05, 6.0)),
+        fmt=st.sampled_from(["auto", "html", "json", "text"]),
+    )
+    def add_fetched_page(self, text: tuple[int, float], fmt: str) -> None:
+        """A fetch tool returns a whole HTML page, reduced on the way in."""
+        body = _text(self.window, text)
+        page = (
+            "<!doctype html><html><head><title>Page</title><style>nav{display:x}"
+            "</style></head><body><nav><a href='/'>Home</a> | <a>Next</a></nav>"
+            f"<main><h1>Notes</h1><p>{body}</p></main><footer>(c)</footer></body>"
+            "</html>"
+        )
+        self._apply(
+            lambda w: w.add_tool_call(
+                "fetch", {"url": "https://e.x"}, page, format=fmt
+            ),
+            bad=fmt == "json",  # a page is not JSON: refused, nothing changes
+        )
+        if self.last is None:
+            return
+        raw = [e.chunk for e in self.window.archive if e.reason is Reason.REDUCED]
+        held = {c.id for c in self.window.chunks}
+        assert not any(c.id in held for c in raw), "a raw result entered the window"
+
     @rule(n=st.integers(2, 3), text=sized_texts((0.1, 8.0)))
     def add_parallel_calls(self, n: int, text: tuple[int, float]) -> None:
         body = _text(self.window, text)
