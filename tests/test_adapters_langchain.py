@@ -460,7 +460,7 @@ class TestAddMessages:
         add_langchain_messages(window, [HumanMessage("Before")])
         before = render(window)
         bad = HumanMessage([{"type": "citation", "url": "https://x.example"}])
-        with pytest.raises(TranscriptError, match=r"message 1.*citation"):
+        with pytest.raises(TranscriptError, match=r"(?s)message 1.*citation"):
             add_langchain_messages(window, [HumanMessage("fine"), bad])
         assert render(window) == before
 
