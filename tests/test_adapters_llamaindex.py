@@ -360,6 +360,9 @@ class TestErrors:
         with pytest.raises(TranscriptError, match=r"message 1.*tool_call_id"):
             add_llamaindex_messages(window, bad)
         assert window.chunks == ()
+        with pytest.raises(TranscriptError, match=r"^message 0: a tool message needs"):
+            add_llamaindex_messages(window, bad[1:])
+        assert window.chunks == ()
 
     @pytest.mark.parametrize(
         "messages",

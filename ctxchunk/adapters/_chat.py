@@ -144,7 +144,8 @@ def feed(
         TranscriptError: a message is malformed; the message names its index.
     """
     updates = _updates(_named_results(window, messages), pin_system=pin_system)
-    if check_first:
+    # One update is checked by the window itself (chunked before anything changes).
+    if check_first and len(updates) > 1:
         for pin, first, batch in updates:
             if not pin:
                 try:
