@@ -311,6 +311,21 @@ class TestRoundTrip:
         assert normalised(sent(to_langchain_messages(again))) == normalised(sent(first))
 
 
+@given(histories(max_steps=10), window_settings(), window_policies())
+def test_adding_message_by_message_is_adding_them_at_once(history, options, policy):
+    """An agent loop that adds each message as it comes builds the same window, chunk
+    for chunk, as one call with the whole history."""
+    options = fit(options)
+    at_once = ContextWindow(policy=policy, **options)
+    by_turn = ContextWindow(policy=policy, **options)
+    add_langchain_messages(at_once, history, pin_system=False)
+    for message in history:
+        add_langchain_messages(by_turn, [message], pin_system=False)
+    assert [c.id for c in by_turn.chunks] == [c.id for c in at_once.chunks]
+    assert [c.meta for c in by_turn.chunks] == [c.meta for c in at_once.chunks]
+    assert render(by_turn) == render(at_once)
+
+
 class TestWindowContent:
     @given(
         st.lists(st.sampled_from(["system", "user", "assistant", "tool"]), max_size=4),
