@@ -31,7 +31,6 @@ import heapq
 import itertools
 import json
 import os
-import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -40,6 +39,7 @@ import pydantic
 
 from ctxchunk import _openai_chat, _state
 from ctxchunk._checks import check_int, check_meta_str, check_str
+from ctxchunk._interrupt import MS_PER_WORD, Words, cut_parts
 from ctxchunk.archive import Archive, MemoryArchive
 from ctxchunk.change import (
     Change,
@@ -96,11 +96,6 @@ the history there was (one unit may always go)."""
 HISTORY_SHARE = 4
 """See :data:`UPDATE_SHARE`."""
 
-MS_PER_WORD = 400
-"""Speaking time per word assumed when an interrupted turn has neither word timings nor
-a duration: 150 words a minute, a common conversational speaking rate."""
-
-_WORD = re.compile(r"\S+")
 _SEQ = itertools.count()
 """Creation order of units. Tool groups are only ever created at the window's tail,
 so among groups it is also window order."""
@@ -1252,7 +1247,7 @@ class ContextWindow:
         item: str,
         heard_ms: int,
         *,
-        words: Sequence[Mapping[str, Any] | Sequence[Any]] | None = None,
+        words: Words | None = None,
     ) -> Change:
         """Cut an assistant turn to what the user heard before interrupting.
 
@@ -1298,31 +1293,18 @@ class ContextWindow:
         texts: dict[int, str] = {
             part: c.text for part, c in self._archived_parts(units[0].source).items()
         }
-        for unit in units:
-            texts[unit.chunks[0].part] = unit.chunks[0].text
-        starts: dict[int, int] = {}
-        offset = 0
-        for part in sorted(texts):
-            starts[part] = offset
-            offset += len(texts[part])
-        full = "".join(texts[part] for part in sorted(texts))
+        by_part = {unit.chunks[0].part: unit for unit in units}
+        for part, unit in by_part.items():
+            texts[part] = unit.chunks[0].text
         meta = units[0].chunks[0].meta
         duration = None
         if meta.start_ms is not None and meta.end_ms is not None:
             duration = meta.end_ms - meta.start_ms or None
-        cut = self._heard_chars(full, heard_ms, words, duration)
         audio_end = heard_ms if duration is None else min(heard_ms, duration)
-        plan: list[tuple[_Unit, Chunk, str | None]] = []
-        for unit in units:
-            chunk = unit.chunks[0]
-            start = starts[chunk.part]
-            end = start + len(chunk.text)
-            if cut >= len(full[:end].rstrip()):
-                continue
-            if cut <= start:
-                plan.append((unit, chunk, None))
-            else:
-                plan.append((unit, chunk, chunk.text[: cut - start]))
+        plan = [
+            (by_part[part], by_part[part].chunks[0], kept)
+            for part, kept in cut_parts(texts, list(by_part), heard_ms, words, duration)
+        ]
         if not plan:
             return self._transaction(lambda op: None)
 
@@ -1647,44 +1629,6 @@ class ContextWindow:
                 f"turn's id (its chunks' source) or one of its chunk ids"
             )
         return units
-
-    @staticmethod
-    def _heard_chars(
-        full: str,
-        heard_ms: int,
-        words: Sequence[Mapping[str, Any] | Sequence[Any]] | None,
-        duration: int | None,
-    ) -> int:
-        if heard_ms == 0:
-            return 0
-        if words is not None:
-            if isinstance(words, (str, bytes)):
-                raise InvalidTypeError("words must be a list of word timings")
-            cut = pos = 0
-            for index, word in enumerate(words):
-                text, end_ms = _word_timing(word, index)
-                if end_ms > heard_ms:
-                    break
-                found = full.find(text, pos)
-                if found < 0:
-                    raise InvalidArgumentError(
-                        f"words[{index}]={text!r:.40} is not in the turn's text after "
-                        f"the words before it; give the turn's own words in order"
-                    )
-                pos = cut = found + len(text)
-            return cut
-        spans = [m.end() for m in _WORD.finditer(full)]
-        if not spans:
-            return 0
-        if duration is not None:
-            if heard_ms >= duration:
-                return len(full)
-            heard = len(spans) * heard_ms // duration
-        else:
-            heard = heard_ms // MS_PER_WORD
-        if heard >= len(spans):
-            return len(full)
-        return 0 if heard == 0 else spans[heard - 1]
 
     def _transaction(self, apply: Callable[[_Op], None]) -> Change:
         if self._op is not None:
@@ -2683,28 +2627,6 @@ def _seq_position(lst: _DList, unit: _Unit) -> _Unit | None:
     while after is not None and after.seq > unit.seq:
         after = lst.prv[after]
     return after
-
-
-def _word_timing(
-    word: Mapping[str, Any] | Sequence[Any], index: int
-) -> tuple[str, int]:
-    if isinstance(word, Mapping):
-        text = word.get("word", word.get("text"))
-        end_ms = word.get("end_ms")
-    elif isinstance(word, Sequence) and not isinstance(word, str) and len(word) == 3:
-        text, _, end_ms = word
-    else:
-        text = end_ms = None
-    if not isinstance(text, str) or not text or isinstance(end_ms, bool):
-        raise InvalidArgumentError(
-            f"words[{index}]={word!r:.80} must be {{'word', 'start_ms', 'end_ms'}} "
-            f"or (word, start_ms, end_ms)"
-        )
-    if not isinstance(end_ms, int) or end_ms < 0:
-        raise InvalidArgumentError(
-            f"words[{index}] end_ms={end_ms!r:.40} must be an int of at least 0"
-        )
-    return text, end_ms
 
 
 def _first_error(exc: pydantic.ValidationError) -> str:
