@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import heapq
 import itertools
 import json
 import os
@@ -40,6 +39,11 @@ import pydantic
 from ctxchunk import _openai_chat, _state
 from ctxchunk._checks import check_int, check_meta_str, check_str
 from ctxchunk._interrupt import MS_PER_WORD, Words, cut_parts
+from ctxchunk._ledger import Ledger, View
+from ctxchunk._ledger import Mark as _Mark
+from ctxchunk._ledger import Op as _Op
+from ctxchunk._ledger import Part as _Part
+from ctxchunk._ledger import Unit as _Unit
 from ctxchunk.archive import Archive, MemoryArchive
 from ctxchunk.change import (
     Change,
@@ -68,7 +72,6 @@ from ctxchunk.policies import (
     Policy,
     Recommended,
     Replace,
-    UnitView,
     policy_from_dict,
 )
 from ctxchunk.roles import Kind, Role
@@ -95,320 +98,6 @@ the history there was (one unit may always go)."""
 
 HISTORY_SHARE = 4
 """See :data:`UPDATE_SHARE`."""
-
-_SEQ = itertools.count()
-"""Creation order of units. Tool groups are only ever created at the window's tail,
-so among groups it is also window order."""
-
-
-class _Unit:
-    """One eviction unit: a chunk, or a tool group of calls and their results."""
-
-    __slots__ = ("chunks", "group", "kind", "masked", "role", "seq", "tokens")
-
-    whole = True
-
-    def __init__(self, chunks: tuple[Chunk, ...], tokens: int) -> None:
-        self.chunks = chunks
-        self.tokens = tokens
-        self.masked = False
-        self.seq = next(_SEQ)
-        first = chunks[0]
-        self.group = first.kind is Kind.TOOL_CALL
-        self.kind = first.kind
-        self.role = first.role
-
-    @property
-    def pinned(self) -> bool:
-        return self.chunks[0].pinned
-
-    @property
-    def source(self) -> str:
-        return self.chunks[0].source
-
-    def result_tools(self) -> set[str | None]:
-        """The tool names of the unit's tool results."""
-        return {c.meta.tool_name for c in self.chunks if c.kind is Kind.TOOL_RESULT}
-
-    def results(self) -> list[Chunk]:
-        """The unit's tool result chunks that are content, not markers."""
-        return [
-            c
-            for c in self.chunks
-            if c.kind is Kind.TOOL_RESULT and c.meta.marks is None
-        ]
-
-    def is_marker(self) -> bool:
-        """Whether the unit is a standalone marker."""
-        return not self.group and self.chunks[0].meta.marks is not None
-
-    def __repr__(self) -> str:
-        return f"_Unit({[c.id for c in self.chunks]}, tokens={self.tokens})"
-
-
-class _Part:
-    """One part of a tool result cut into several chunks, offered on its own.
-
-    Evicting it takes that part alone; its group (the call and the other parts, and
-    a marker naming the archived ones) stays.
-    """
-
-    __slots__ = ("_tokens", "_w", "chunk", "group")
-
-    whole = False
-    role = Role.TOOL
-    kind = Kind.TOOL_RESULT
-    pinned = False
-
-    def __init__(self, window: ContextWindow, group: _Unit, chunk: Chunk) -> None:
-        self._w = window
-        self.group = group
-        self.chunk = chunk
-        self._tokens: int | None = None
-
-    @property
-    def chunks(self) -> tuple[Chunk, ...]:
-        return (self.chunk,)
-
-    @property
-    def tokens(self) -> int:
-        """What evicting the part frees: the group's cost now minus after."""
-        if self._tokens is None:
-            self._tokens = self._w._part_gain(self.group, self.chunk)
-        return self._tokens
-
-    @property
-    def source(self) -> str:
-        return self.chunk.source
-
-    def live(self) -> bool:
-        """Whether the part is still in its group, and the group in the window."""
-        return self.group in self._w._main and any(
-            c is self.chunk for c in self.group.chunks
-        )
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, _Part)
-            and other.group is self.group
-            and other.chunk is self.chunk
-        )
-
-    def __hash__(self) -> int:
-        return hash((id(self.group), id(self.chunk)))
-
-    def __repr__(self) -> str:
-        return f"_Part({self.chunk.id} of {self.group!r})"
-
-
-class _DList:
-    """An ordered set of units with O(1) append, insert-after and removal."""
-
-    __slots__ = ("head", "nxt", "prv", "tail")
-
-    def __init__(self) -> None:
-        self.head: _Unit | None = None
-        self.tail: _Unit | None = None
-        self.prv: dict[_Unit, _Unit | None] = {}
-        self.nxt: dict[_Unit, _Unit | None] = {}
-
-    def __contains__(self, unit: object) -> bool:
-        return unit in self.prv
-
-    def __len__(self) -> int:
-        return len(self.prv)
-
-    def insert_after(self, unit: _Unit, after: _Unit | None) -> None:
-        """Insert ``unit`` after ``after``, or first when ``after`` is None."""
-        nxt = self.head if after is None else self.nxt[after]
-        self.prv[unit] = after
-        self.nxt[unit] = nxt
-        if after is None:
-            self.head = unit
-        else:
-            self.nxt[after] = unit
-        if nxt is None:
-            self.tail = unit
-        else:
-            self.prv[nxt] = unit
-
-    def append(self, unit: _Unit) -> None:
-        self.insert_after(unit, self.tail)
-
-    def remove(self, unit: _Unit) -> _Unit | None:
-        """Remove ``unit`` and return the unit that was before it."""
-        before = self.prv.pop(unit)
-        after = self.nxt.pop(unit)
-        if before is None:
-            self.head = after
-        else:
-            self.nxt[before] = after
-        if after is None:
-            self.tail = before
-        else:
-            self.prv[after] = before
-        return before
-
-    def __iter__(self) -> Iterator[_Unit]:
-        unit = self.head
-        while unit is not None:
-            nxt = self.nxt[unit]
-            yield unit
-            # The unit just yielded may have been removed meanwhile; then carry on
-            # from the unit that followed it.
-            unit = self.nxt.get(unit, nxt)
-
-    def reversed(self) -> Iterator[_Unit]:
-        unit = self.tail
-        while unit is not None:
-            yield unit
-            unit = self.prv.get(unit)
-
-
-class _View:
-    """The read-only :class:`~ctxchunk.policies.WindowView` a policy gets."""
-
-    __slots__ = ("_w",)
-
-    def __init__(self, window: ContextWindow) -> None:
-        self._w = window
-
-    @property
-    def capacity(self) -> int:
-        return self._w._capacity
-
-    @property
-    def tokens(self) -> int:
-        return self._w._tokens
-
-    @property
-    def free(self) -> int:
-        return self._w._capacity - self._w._tokens
-
-    @property
-    def chunk_tokens(self) -> int:
-        return self._w._chunk_tokens
-
-    @property
-    def tokenizer(self) -> Tokenizer:
-        return self._w._tokenizer
-
-    def candidates(self, role: Role | None = None) -> Iterator[_Unit | _Part]:
-        w = self._w
-        units = w._main if role is None else w._roles.get(role)
-        if units is None:
-            return
-        for unit in units:
-            if not w._evictable(unit):
-                continue
-            if unit.group and len(unit.results()) > 1:
-                # A result cut into parts leaves part by part.
-                for chunk in unit.results():
-                    part = _Part(w, unit, chunk)
-                    if part.live():
-                        yield part
-            else:
-                yield unit
-
-    def following(self, unit: object) -> _Unit | _Part | None:
-        w = self._w
-        if isinstance(unit, _Part):
-            if not unit.live():
-                return None
-            results = unit.group.results()
-            index = next(i for i, c in enumerate(results) if c is unit.chunk)
-            if index + 1 < len(results):
-                return _Part(w, unit.group, results[index + 1])
-            unit = unit.group
-        if not isinstance(unit, _Unit) or unit not in w._main:
-            return None
-        nxt = w._main.nxt[unit]
-        if nxt is not None and nxt.group and len(nxt.results()) > 1:
-            return _Part(w, nxt, nxt.results()[0])
-        return nxt
-
-    def evictable(self, unit: object) -> bool:
-        w = self._w
-        if isinstance(unit, _Part):
-            return unit.live() and w._evictable(unit.group)
-        return isinstance(unit, _Unit) and unit in w._main and w._evictable(unit)
-
-    def tool_groups(
-        self, *, unedited: bool = False, exclude_tools: Collection[str] = ()
-    ) -> Iterator[_Unit]:
-        w = self._w
-        if not exclude_tools:
-            return iter(w._fresh if unedited else w._groups)
-        if not unedited:
-            return (u for u in w._groups if u.result_tools() - set(exclude_tools))
-        # Groups whose results all come from excluded tools are never visited, so
-        # a window full of them costs nothing here.
-        lists = [
-            lst
-            for name, lst in w._fresh_by_tool.items()
-            if lst and name not in exclude_tools
-        ]
-        if len(lists) == 1:
-            return iter(lists[0])
-        return _distinct(heapq.merge(*lists, key=_seq_of))
-
-    def newest_tool_groups(self, count: int) -> list[UnitView]:
-        out: list[UnitView] = []
-        for unit in self._w._groups.reversed():
-            if len(out) >= count:
-                break
-            out.append(unit)
-        return out
-
-    def cost_of(self, chunks: Sequence[Chunk]) -> int:
-        return self._w._cost(chunks) if chunks else 0
-
-    def mask_gain(self, unit: object, *, exclude_tools: Collection[str] = ()) -> int:
-        return self._w._mask_gain(unit, frozenset(exclude_tools))
-
-
-@attrs.define
-class _Op:
-    """What the operation under way has done so far, for its Change and its undo."""
-
-    tokens_before: int
-    added: list[Chunk] = attrs.Factory(list)
-    previous: list[str | None] = attrs.Factory(list)
-    evicted: list[Eviction] = attrs.Factory(list)
-    truncated: list[Truncation] = attrs.Factory(list)
-    replaced: list[Replacement] = attrs.Factory(list)
-    instructions: bool = False
-    undo: list[Callable[[], None]] = attrs.Factory(list)
-    capped: set[str] = attrs.Factory(set)
-    loss: int = 0
-    """History lost so far: what :attr:`Change.lost_tokens` will say."""
-    key: str | None = None
-    """The update being admitted (a turn, a document, one tool call)."""
-    key_loss: int = 0
-    """:attr:`loss` when the update began."""
-    cap: int | None = None
-    """The most history the update may take, or None (no update under way)."""
-    units: set[_Unit] = attrs.Factory(set)
-    """The units the update has added: no later chunk of it may evict them."""
-    units_by_key: dict[str, set[_Unit]] = attrs.Factory(dict)
-    taken: dict[str, int] = attrs.Factory(dict)
-    """What each update of the operation has taken, once another one began."""
-    admits: list[tuple[_Mark, str, Chunk]] = attrs.Factory(list)
-    """Each admitted chunk with its update and the savepoint just before it."""
-
-
-@attrs.frozen
-class _Mark:
-    """A savepoint inside an operation, to take back one chunk's evictions."""
-
-    undo: int
-    added: int
-    evicted: int
-    replaced: int
-    archive: int
-    loss: int
-    open: _Unit | None
-    admits: int
 
 
 class ContextWindow:
@@ -538,20 +227,7 @@ class ContextWindow:
         self._chunk_tokens = chunk_tokens
         self._policy = policy
         self._count: Callable[[str], int] = self._tokenizer.count
-        self._tokens = self._fmt.reply_priming
-        self._main = _DList()
-        self._roles: dict[Role, _DList] = {role: _DList() for role in Role}
-        self._groups = _DList()
-        self._fresh = _DList()
-        # The unedited groups again, per tool name of their results (a group is in
-        # the list of each of its results' tools), in window order.
-        self._fresh_by_tool: dict[str | None, _DList] = {}
-        self._turns = _DList()
-        # Tokens of the history's text: unpinned chunks that are not markers.
-        self._history_tokens = 0
-        self._by_id: dict[str, _Unit] = {}
-        self._by_source: dict[str, dict[_Unit, None]] = {}
-        self._calls: dict[str, _Unit] = {}
+        self._ledger = Ledger(self._cost, self._fmt.reply_priming)
         self._open: _Unit | None = None
         self._store = archive
         # The id of the newest archived chunk, recorded in the JSON state.
@@ -560,10 +236,14 @@ class ContextWindow:
         # commits, forgotten when it rolls back.
         self._pending: list[Eviction] = []
         self._next_index = 0
-        self._op: _Op | None = None
-        self._protected: set[str] = set()
-        self._target: _Unit | None = None
-        self._view = _View(self)
+        self._view = View(
+            self._ledger,
+            capacity=self._capacity,
+            chunk_tokens=self._chunk_tokens,
+            tokenizer=self._tokenizer,
+            part_gain=self._part_gain,
+            mask_gain=self._mask_gain,
+        )
         # What the operation under way archived, by source and part (first version;
         # no markers); the store holds the rest (see _archived_parts).
         self._pending_parts: dict[str, dict[int, Chunk]] = {}
@@ -602,12 +282,12 @@ class ContextWindow:
     @property
     def tokens(self) -> int:
         """The exact size of ``to_openai_chat(window)`` as a request, in tokens."""
-        return self._tokens
+        return self._ledger.tokens
 
     @property
     def chunks(self) -> tuple[Chunk, ...]:
         """Every chunk in the window, in window order."""
-        return tuple(c for unit in self._main for c in unit.chunks)
+        return tuple(c for unit in self._ledger.main for c in unit.chunks)
 
     @property
     def archive(self) -> tuple[Eviction, ...]:
@@ -625,16 +305,16 @@ class ContextWindow:
 
     def render_units(self) -> Iterator[tuple[Chunk, ...]]:
         """Yield the chunks of each unit (kept or evicted whole), in window order."""
-        for unit in self._main:
+        for unit in self._ledger.main:
             yield unit.chunks
 
     def __len__(self) -> int:
-        return sum(len(unit.chunks) for unit in self._main)
+        return sum(len(unit.chunks) for unit in self._ledger.main)
 
     def __repr__(self) -> str:
         return (
-            f"ContextWindow(budget={self._budget}, tokens={self._tokens}, "
-            f"units={len(self._main)}, policy={self._policy!r})"
+            f"ContextWindow(budget={self._budget}, tokens={self._ledger.tokens}, "
+            f"units={len(self._ledger.main)}, policy={self._policy!r})"
         )
 
     # -- operations ------------------------------------------------------------------
@@ -826,7 +506,7 @@ class ContextWindow:
         # Only tool-role units can be documents: no scan of the whole history.
         stale = [
             unit
-            for unit in self._roles[Role.TOOL]
+            for unit in self._ledger.roles[Role.TOOL]
             if unit.kind is Kind.DOCUMENT
             and not unit.pinned
             and unit.chunks[0].meta.marks is None
@@ -1045,14 +725,14 @@ class ContextWindow:
         if cap is None:
             cap = self._default_cap
             if self._auto_cap:
-                cap = max(1, min(cap, self._history_tokens // HISTORY_SHARE))
-        return self._capacity - self._tokens + cap
+                cap = max(1, min(cap, self._ledger.history_tokens // HISTORY_SHARE))
+        return self._capacity - self._ledger.tokens + cap
 
     def _recallable(self, chunk: Chunk) -> bool:
         """Whether ``chunk`` (an archived part) is worth bringing back."""
         if chunk.meta.tool_name == _openai_chat.SUMMARY_TOOL:
             return False  # an earlier recall's result, or its call
-        for unit in self._by_source.get(chunk.source, ()):
+        for unit in self._ledger.by_source.get(chunk.source, ()):
             for other in unit.chunks:
                 if (
                     other.source == chunk.source
@@ -1170,7 +850,7 @@ class ContextWindow:
         ['removed']
         """
         source = check_str("source", source)
-        units = self._by_source.get(source)
+        units = self._ledger.by_source.get(source)
         if not units:
             raise UnknownItemError(
                 f"no chunk in the window has source {source!r:.80}; pass a turn id "
@@ -1179,13 +859,13 @@ class ContextWindow:
 
         # In window order, so that a window and its JSON copy agree (O(n), like
         # any removal by the caller).
-        doomed = [unit for unit in self._main if unit in units]
+        doomed = [unit for unit in self._ledger.main if unit in units]
 
         def apply(op: _Op) -> None:
             for unit in doomed:
                 if unit.role is Role.SYSTEM and unit.pinned:
                     op.instructions = True
-                self._detach(unit)
+                self._ledger.detach(unit)
                 for chunk in unit.chunks:
                     self._archive_add(op, chunk, Reason.REMOVED)
 
@@ -1224,7 +904,7 @@ class ContextWindow:
         parts: dict[int, str] = {
             index: c.text for index, c in self._archived_parts(source).items()
         }
-        for unit in self._by_source.get(source, ()):
+        for unit in self._ledger.by_source.get(source, ()):
             for chunk in unit.chunks:
                 if chunk.source == source and chunk.meta.marks is None:
                     parts[chunk.part] = chunk.text
@@ -1296,10 +976,15 @@ class ContextWindow:
         by_part = {unit.chunks[0].part: unit for unit in units}
         for part, unit in by_part.items():
             texts[part] = unit.chunks[0].text
-        meta = units[0].chunks[0].meta
+        # A turn cut before keeps only the audio up to that cut (the Realtime API
+        # drops the rest): its cut part's end_ms says so, and the shortest wins.
         duration = None
-        if meta.start_ms is not None and meta.end_ms is not None:
-            duration = meta.end_ms - meta.start_ms or None
+        for unit in units:
+            meta = unit.chunks[0].meta
+            if meta.start_ms is not None and meta.end_ms is not None:
+                span = meta.end_ms - meta.start_ms
+                duration = span if duration is None else min(duration, span)
+        duration = duration or None
         audio_end = heard_ms if duration is None else min(heard_ms, duration)
         plan = [
             (by_part[part], by_part[part].chunks[0], kept)
@@ -1311,11 +996,16 @@ class ContextWindow:
         def apply(op: _Op) -> None:
             for unit, chunk, kept in plan:
                 if kept is None:
-                    self._detach(unit)
+                    self._ledger.detach(unit)
                     self._archive_add(op, chunk, Reason.INTERRUPTED)
                     continue
-                after = attrs.evolve(chunk, text=kept, tokens=self._count(kept))
-                self._set_chunks(unit, (after,))
+                meta = chunk.meta
+                if meta.start_ms is not None:
+                    meta = attrs.evolve(meta, end_ms=meta.start_ms + max(1, audio_end))
+                after = attrs.evolve(
+                    chunk, text=kept, tokens=self._count(kept), meta=meta
+                )
+                self._ledger.set_chunks(unit, (after,))
                 self._archive_add(op, chunk, Reason.INTERRUPTED, report=False)
                 op.loss += chunk.tokens - after.tokens
                 op.truncated.append(Truncation(chunk, after, max(1, audio_end)))
@@ -1350,7 +1040,7 @@ class ContextWindow:
             )
         to_dict = getattr(self._policy, "to_dict", None)
         open_group = None
-        for index, unit in enumerate(self._main):
+        for index, unit in enumerate(self._ledger.main):
             if unit is self._open:
                 open_group = index
         state = _state.WindowState(
@@ -1370,7 +1060,7 @@ class ContextWindow:
                 _state.UnitState(
                     chunks=[c.to_dict() for c in unit.chunks], masked=unit.masked
                 )
-                for unit in self._main
+                for unit in self._ledger.main
             ],
             archive=[
                 _state.ArchivedState(reason=e.reason.value, chunk=e.chunk.to_dict())
@@ -1472,12 +1162,15 @@ class ContextWindow:
                         )
                 unit = _Unit(chunks, window._cost(chunks))
                 unit.masked = saved.masked
-                window._attach(unit, window._main.tail)
-                if unit.masked and unit in window._fresh:
-                    for lst in (window._fresh, *window._fresh_lists(unit)):
+                window._ledger.attach(unit, window._ledger.main.tail)
+                if unit.masked and unit in window._ledger.fresh:
+                    for lst in (
+                        window._ledger.fresh,
+                        *window._ledger.fresh_lists(unit),
+                    ):
                         lst.remove(unit)
             if state.open_group is not None:
-                window._open = list(window._main)[state.open_group]
+                window._open = list(window._ledger.main)[state.open_group]
             entries = None
             if state.archive is not None:
                 entries = [
@@ -1514,8 +1207,8 @@ class ContextWindow:
         A debugging aid (and what the property tests call after every step): it
         walks the whole window, so it is O(n).
         """
-        main = list(self._main)
-        _require(len(main) == len(self._main), "main list length")
+        main = list(self._ledger.main)
+        _require(len(main) == len(self._ledger.main), "main list length")
         total = self._fmt.reply_priming
         seen: set[str] = set()
         for unit in main:
@@ -1526,15 +1219,17 @@ class ContextWindow:
             for chunk in unit.chunks:
                 _require(chunk.id not in seen, f"duplicate chunk id {chunk.id}")
                 seen.add(chunk.id)
-                _require(self._by_id.get(chunk.id) is unit, f"index of {chunk.id}")
-                _require(unit in self._by_source[chunk.source], "source index")
+                _require(
+                    self._ledger.by_id.get(chunk.id) is unit, f"index of {chunk.id}"
+                )
+                _require(unit in self._ledger.by_source[chunk.source], "source index")
                 _require(
                     chunk.tokens <= self._chunk_tokens,
                     f"chunk {chunk.id} has {chunk.tokens} > chunk_tokens",
                 )
-            _require(unit in self._roles[unit.role], "role list")
+            _require(unit in self._ledger.roles[unit.role], "role list")
             if unit.group:
-                _require(unit in self._groups, "group list")
+                _require(unit in self._ledger.groups, "group list")
                 calls = {
                     c.meta.call_id for c in unit.chunks if c.kind is Kind.TOOL_CALL
                 }
@@ -1547,21 +1242,32 @@ class ContextWindow:
                         _require(chunk.meta.call_id in calls, "result without call")
             else:
                 _require(len(unit.chunks) == 1, "a single unit holds one chunk")
-        _require(total == self._tokens, f"tokens {self._tokens} != {total}")
-        _require(self._tokens <= self._capacity, "over budget")
-        _require(len(seen) == len(self._by_id), "stale id index")
-        for lst in (*self._roles.values(), self._groups, self._fresh, self._turns):
-            _require(all(u in self._main for u in lst), "list holds a dead unit")
-        for name, lst in self._fresh_by_tool.items():
-            expect = [u for u in self._fresh if name in u.result_tools()]
+        _require(
+            total == self._ledger.tokens, f"tokens {self._ledger.tokens} != {total}"
+        )
+        _require(self._ledger.tokens <= self._capacity, "over budget")
+        _require(len(seen) == len(self._ledger.by_id), "stale id index")
+        for lst in (
+            *self._ledger.roles.values(),
+            self._ledger.groups,
+            self._ledger.fresh,
+            self._ledger.turns,
+        ):
+            _require(all(u in self._ledger.main for u in lst), "list holds a dead unit")
+        for name, lst in self._ledger.fresh_by_tool.items():
+            expect = [u for u in self._ledger.fresh if name in u.result_tools()]
             _require(list(lst) == expect, f"unedited groups of tool {name!r}")
-        _require(sum(len(r) for r in self._roles.values()) == len(main), "role lists")
-        for role, lst in self._roles.items():
+        _require(
+            sum(len(r) for r in self._ledger.roles.values()) == len(main), "role lists"
+        )
+        for role, lst in self._ledger.roles.items():
             expect = [u for u in main if u.role is role]
             _require(list(lst) == expect, f"order of the {role.value} list")
-        _require(list(self._groups) == [u for u in main if u.group], "group order")
+        _require(
+            list(self._ledger.groups) == [u for u in main if u.group], "group order"
+        )
         turns = [u for u in main if u.kind is Kind.TURN and not u.pinned]
-        _require(list(self._turns) == turns, "turn list")
+        _require(list(self._ledger.turns) == turns, "turn list")
         messages = _openai_chat.to_openai_chat(self)
         for index, message in enumerate(messages):
             if message["role"] == "tool":
@@ -1595,26 +1301,18 @@ class ContextWindow:
             tokenizer=self._tokenizer,
         )
 
-    def _evictable(self, unit: _Unit) -> bool:
-        if unit.pinned or unit is self._target:
-            return False
-        op = self._op
-        if op is not None and unit in op.units:
-            return False
-        return not (unit.kind is Kind.TURN and unit.source in self._protected)
-
     def _turn_units(self, item: str) -> list[_Unit]:
-        unit = self._by_id.get(item)
+        unit = self._ledger.by_id.get(item)
         source = unit.source if unit is not None else item
-        if unit is None and source not in self._by_source:
+        if unit is None and source not in self._ledger.by_source:
             # A server item id (meta.item_id): O(n), as interruptions are rare.
-            for held in self._main:
+            for held in self._ledger.main:
                 if held.chunks[0].meta.item_id == item:
                     source = held.source
                     break
         units = [
             u
-            for u in self._by_source.get(source, ())
+            for u in self._ledger.by_source.get(source, ())
             if u.kind is Kind.TURN and u.role is Role.ASSISTANT
         ]
         if units and any(u.pinned for u in units):
@@ -1631,11 +1329,11 @@ class ContextWindow:
         return units
 
     def _transaction(self, apply: Callable[[_Op], None]) -> Change:
-        if self._op is not None:
+        if self._ledger.op is not None:
             raise StateError("a window operation is already under way (re-entrant)")
-        op = _Op(tokens_before=self._tokens)
-        saved = (self._open, self._next_index, self._tokens)
-        self._op = op
+        op = _Op(tokens_before=self._ledger.tokens)
+        saved = (self._open, self._next_index, self._ledger.tokens)
+        self._ledger.op = op
         try:
             apply(op)
             if self._pending:
@@ -1646,14 +1344,14 @@ class ContextWindow:
         except BaseException:
             for undo in reversed(op.undo):
                 undo()
-            self._open, self._next_index, self._tokens = saved
+            self._open, self._next_index, self._ledger.tokens = saved
             raise
         finally:
             self._pending = []
             self._pending_parts = {}
-            self._op = None
-            self._protected = set()
-            self._target = None
+            self._ledger.op = None
+            self._ledger.protected = set()
+            self._ledger.target = None
         return Change(
             added=tuple(op.added),
             evicted=tuple(op.evicted),
@@ -1662,7 +1360,7 @@ class ContextWindow:
             previous_ids=tuple(op.previous),
             instructions_changed=op.instructions,
             tokens_before=op.tokens_before,
-            tokens_after=self._tokens,
+            tokens_after=self._ledger.tokens,
         )
 
     def _run(
@@ -1683,7 +1381,9 @@ class ContextWindow:
                     f"chunk_tokens={self._chunk_tokens}; cut it with "
                     f"max_tokens={self._chunk_tokens}"
                 )
-            if chunk.id in ids or (chunk.id in self._by_id and chunk.id not in leaving):
+            if chunk.id in ids or (
+                chunk.id in self._ledger.by_id and chunk.id not in leaving
+            ):
                 raise ChunkError(
                     f"chunk {chunk.id} (source {chunk.source!r:.60}) is already in "
                     f"the window; remove(source) it first to add it again"
@@ -1692,7 +1392,7 @@ class ContextWindow:
 
         def apply(op: _Op) -> None:
             for unit in refresh:
-                self._detach(unit)
+                self._ledger.detach(unit)
                 for chunk in unit.chunks:
                     self._archive_add(op, chunk, Reason.REFRESHED)
             # Raw results that were reduced: never in the window, kept whole.
@@ -1746,7 +1446,7 @@ class ContextWindow:
             if self._auto_cap:
                 # Never more than a quarter of the history there is to lose.
                 # (One unit may always go: see _may_take.)
-                share = self._history_tokens // HISTORY_SHARE
+                share = self._ledger.history_tokens // HISTORY_SHARE
                 cap = max(1, min(cap, share))
         op.cap = cap
         if chunk.kind is Kind.TURN and not chunk.pinned and key not in op.taken:
@@ -1793,7 +1493,7 @@ class ContextWindow:
         for source in sources:
             first = next(c for c in rest if c.source == source)
             marker = self._marker(first, standalone=self._place(first) is None)
-            if marker.id in self._by_id:
+            if marker.id in self._ledger.by_id:
                 continue  # the same marker already names these parts
             if self._admit(op, marker):
                 continue
@@ -1807,12 +1507,12 @@ class ContextWindow:
     def _place(self, chunk: Chunk) -> _Unit | None:
         if chunk.kind is Kind.TOOL_CALL:
             group = self._open
-            if group is not None and group in self._main:
+            if group is not None and group in self._ledger.main:
                 return group
             return None
         if chunk.kind is Kind.TOOL_RESULT and chunk.meta.call_id is not None:
-            group = self._calls.get(chunk.meta.call_id)
-            if group is not None and group in self._main:
+            group = self._ledger.calls.get(chunk.meta.call_id)
+            if group is not None and group in self._ledger.main:
                 return group
         return None
 
@@ -1830,7 +1530,7 @@ class ContextWindow:
         Else no marker room needs keeping: there is plenty free, or plenty left
         for the update to take.
         """
-        if self._capacity - self._tokens >= chunk.tokens + _ROOMY:
+        if self._capacity - self._ledger.tokens >= chunk.tokens + _ROOMY:
             return False
         if op.cap is None:
             return False
@@ -1856,31 +1556,31 @@ class ContextWindow:
             needed = self._cost((chunk,))
         else:
             needed = self._cost((*group.chunks, chunk)) - group.tokens
-        self._protected = self._protect_for(chunk)
-        self._target = group
+        self._ledger.protected = self._protect_for(chunk)
+        self._ledger.target = group
         mark = self._savepoint(op)
         # The reserve is made room for when the cap allows, not required.
         self._make_room(op, needed + reserve)
-        if self._capacity - self._tokens < needed:
+        if self._capacity - self._ledger.tokens < needed:
             self._rollback(op, mark)
             if chunk.pinned:
                 raise BudgetError(
                     f"cannot pin {chunk.tokens} more tokens: the window holds "
-                    f"{self._tokens} of {self._capacity}, and what a pin may take "
-                    f"from the history is capped at max_update_tokens (pins and "
+                    f"{self._ledger.tokens} of {self._capacity}, and what a pin may "
+                    f"take from the history is capped at max_update_tokens (pins and "
                     f"protected turns never leave); raise the budget or the cap, or "
                     f"pin less"
                 )
             return False
         if group is None:
-            tail = self._main.tail
-            op.previous.append(self._last_item_id(tail))
+            tail = self._ledger.main.tail
+            op.previous.append(self._ledger.last_item_id(tail))
             unit = _Unit((chunk,), needed)
-            self._attach(unit, tail)
+            self._ledger.attach(unit, tail)
         else:
-            op.previous.append(self._last_item_id(group))
+            op.previous.append(self._ledger.last_item_id(group))
             unit = group
-            self._set_chunks(group, (*group.chunks, chunk))
+            self._ledger.set_chunks(group, (*group.chunks, chunk))
         op.added.append(chunk)
         op.admits.append((mark, op.key or "", chunk))
         op.units.add(unit)
@@ -1902,7 +1602,7 @@ class ContextWindow:
                 close()
         # The backstop: whatever the policy left undone, oldest first.
         for unit in self._view.candidates():
-            if self._capacity - self._tokens >= needed:
+            if self._capacity - self._ledger.tokens >= needed:
                 break
             if not self._apply(op, Evict(unit)):
                 break
@@ -1949,7 +1649,7 @@ class ContextWindow:
             stub = isinstance(action, Mask)
             target = action.unit
             if isinstance(target, _Part):
-                if not target.live() or not self._evictable(target.group):
+                if not target.live() or not self._ledger.evictable(target.group):
                     raise PolicyError(
                         f"{type(action).__name__} names a part that is not in the "
                         f"window or may not be touched; offer only view.candidates()"
@@ -1970,7 +1670,7 @@ class ContextWindow:
             if not units:
                 raise PolicyError("Replace needs at least one unit")
             for before, after in itertools.pairwise(units):
-                if self._main.nxt[before] is not after:
+                if self._ledger.main.nxt[before] is not after:
                     raise PolicyError("Replace needs consecutive units")
             new = self._new_chunk(action.chunk, "Replace")
             if new.kind in (Kind.TOOL_CALL, Kind.TOOL_RESULT):
@@ -1981,12 +1681,12 @@ class ContextWindow:
             gone = [c for unit in units for c in unit.chunks]
             if not self._may_take(op, _content_tokens(gone) - new.tokens, piece=False):
                 return False
-            anchor = self._main.prv[units[0]]
+            anchor = self._ledger.main.prv[units[0]]
             for unit in units:
-                self._detach(unit)
+                self._ledger.detach(unit)
                 for chunk in unit.chunks:
                     self._archive_add(op, chunk, Reason.REPLACED, report=False)
-            self._attach(_Unit((new,), cost), anchor)
+            self._ledger.attach(_Unit((new,), cost), anchor)
             replacement = Replacement(tuple(gone), new)
             op.replaced.append(replacement)
             op.loss += max(0, _content_tokens(gone) - new.tokens)
@@ -2014,7 +1714,7 @@ class ContextWindow:
             lost = max(0, _content_tokens(old) - new.tokens)
             if not self._may_take(op, lost, piece=False):
                 return False
-            self._set_chunks(unit, tuple(chunks))
+            self._ledger.set_chunks(unit, tuple(chunks))
             self._retire(op, unit)
             for chunk in old:
                 self._archive_add(op, chunk, Reason.REPLACED, report=False)
@@ -2031,8 +1731,8 @@ class ContextWindow:
             return
         unit.masked = True
         undo: list[Callable[[], None]] = [lambda: setattr(unit, "masked", False)]
-        if unit in self._fresh:
-            for lst in (self._fresh, *self._fresh_lists(unit)):
+        if unit in self._ledger.fresh:
+            for lst in (self._ledger.fresh, *self._ledger.fresh_lists(unit)):
                 prior = lst.remove(unit)
                 undo.append(functools.partial(lst.insert_after, unit, prior))
         op.undo.extend(reversed(undo))
@@ -2054,7 +1754,7 @@ class ContextWindow:
             self._evict(op, unit, Reason.POLICY)
             return True
         for chunk in results:
-            if unit not in self._main:
+            if unit not in self._ledger.main:
                 break
             if not self._drop_result(op, unit, chunk, stub=stub):
                 return False
@@ -2082,15 +1782,15 @@ class ContextWindow:
                 self._archive_add(op, other, Reason.POLICY)
             kept = [c for c in chunks if c.meta.call_id != call_id]
             if kept:
-                self._set_chunks(group, tuple(kept))
+                self._ledger.set_chunks(group, tuple(kept))
             else:
-                self._detach(group)
+                self._ledger.detach(group)
             return True
         self._archive_add(op, chunk, Reason.MASKED)
         old = next((c for c in of_call if c.meta.marks is not None), None)
         marker = self._marker(chunk, standalone=False)
         if old is not None and old.id == marker.id:
-            self._set_chunks(group, tuple(chunks))
+            self._ledger.set_chunks(group, tuple(chunks))
             return True
         if old is not None:
             at = next(i for i, c in enumerate(chunks) if c is old)
@@ -2103,7 +1803,7 @@ class ContextWindow:
                 if c.kind is Kind.TOOL_RESULT and c.meta.call_id == call_id
             ]
             chunks.insert(min([position, *firsts]), marker)
-        self._set_chunks(group, tuple(chunks))
+        self._ledger.set_chunks(group, tuple(chunks))
         at = next(i for i, c in enumerate(group.chunks) if c is marker)
         self._report_marker(op, group, at)
         return True
@@ -2114,12 +1814,12 @@ class ContextWindow:
         if not self._may_take(op, chunk.tokens):
             return False
         neighbour = None
-        for near in (self._main.prv[unit], self._main.nxt[unit]):
+        for near in (self._ledger.main.prv[unit], self._ledger.main.nxt[unit]):
             if (
                 near is not None
                 and near.is_marker()
                 and near.chunks[0].meta.marks == chunk.source
-                and self._evictable(near)
+                and self._ledger.evictable(near)
             ):
                 neighbour = near
                 break
@@ -2131,15 +1831,15 @@ class ContextWindow:
             return True
         self._archive_add(op, chunk, Reason.MASKED)
         if neighbour is None:
-            self._set_chunks(unit, (marker,))
+            self._ledger.set_chunks(unit, (marker,))
             self._retire(op, unit)
             target = unit
         else:
-            self._detach(unit)
+            self._ledger.detach(unit)
             if neighbour.chunks[0].id == marker.id:
                 return True
             self._archive_add(op, neighbour.chunks[0], Reason.REPLACED)
-            self._set_chunks(neighbour, (marker,))
+            self._ledger.set_chunks(neighbour, (marker,))
             target = neighbour
         self._report_marker(op, target, 0)
         return True
@@ -2152,7 +1852,7 @@ class ContextWindow:
                 previous = chunk.id
                 break
         if previous is None:
-            previous = self._last_item_id(self._main.prv[unit])
+            previous = self._ledger.last_item_id(self._ledger.main.prv[unit])
         op.added.append(marker)
         op.previous.append(previous)
 
@@ -2240,7 +1940,7 @@ class ContextWindow:
     def _mask_gain(self, unit: object, exclude: frozenset[str]) -> int:
         if isinstance(unit, _Part):
             return max(0, unit.tokens) if unit.live() else 0
-        if not isinstance(unit, _Unit) or unit not in self._main or unit.masked:
+        if not isinstance(unit, _Unit) or unit not in self._ledger.main or unit.masked:
             return 0
         if unit.group:
             chunks = [
@@ -2266,9 +1966,9 @@ class ContextWindow:
         return 0
 
     def _live(self, unit: object, what: str) -> _Unit:
-        if not isinstance(unit, _Unit) or unit not in self._main:
+        if not isinstance(unit, _Unit) or unit not in self._ledger.main:
             raise PolicyError(f"{what} names a unit that is not in the window")
-        if not self._evictable(unit):
+        if not self._ledger.evictable(unit):
             raise PolicyError(
                 f"{what} names a pinned or protected unit ({unit.chunks[0].id}); "
                 f"offer only units from view.candidates()"
@@ -2278,7 +1978,7 @@ class ContextWindow:
     def _new_chunk(self, chunk: object, what: str) -> Chunk:
         if not isinstance(chunk, Chunk):
             raise PolicyError(f"{what} needs a Chunk, got {type(chunk).__name__}")
-        if chunk.tokens > self._chunk_tokens or chunk.id in self._by_id:
+        if chunk.tokens > self._chunk_tokens or chunk.id in self._ledger.by_id:
             raise PolicyError(
                 f"{what}'s chunk is larger than chunk_tokens or already in the window"
             )
@@ -2287,7 +1987,7 @@ class ContextWindow:
         return chunk
 
     def _evict(self, op: _Op, unit: _Unit, reason: Reason) -> None:
-        self._detach(unit)
+        self._ledger.detach(unit)
         for chunk in unit.chunks:
             self._archive_add(op, chunk, reason)
 
@@ -2326,144 +2026,6 @@ class ContextWindow:
 
     def _set_open(self, unit: _Unit | None) -> None:
         self._open = unit
-
-    def _lists_for(self, unit: _Unit) -> list[_DList]:
-        lists = [self._roles[unit.role]]
-        if unit.group:
-            lists.append(self._groups)
-        if unit.kind is Kind.TURN and not unit.pinned:
-            lists.append(self._turns)
-        return lists
-
-    def _attach(self, unit: _Unit, after: _Unit | None) -> None:
-        at_tail = after is self._main.tail
-        self._main.insert_after(unit, after)
-        placed = [self._main]
-        for lst in self._lists_for(unit):
-            if at_tail:
-                lst.append(unit)
-            else:
-                lst.insert_after(unit, self._previous_in(lst, unit))
-            placed.append(lst)
-        if unit.group and at_tail:
-            for lst in (self._fresh, *self._fresh_lists(unit, create=True)):
-                lst.append(unit)
-                placed.append(lst)
-        self._index(unit, unit.chunks, add=True)
-        self._tokens += unit.tokens
-        op = self._op
-        if op is not None:
-
-            def undo() -> None:
-                self._tokens -= unit.tokens
-                self._index(unit, unit.chunks, add=False)
-                for lst in placed:
-                    lst.remove(unit)
-
-            op.undo.append(undo)
-
-    def _last_item_id(self, unit: _Unit | None) -> str | None:
-        """The id of the last session item at or before ``unit`` in the window.
-
-        Only pins and split tool calls are skipped, so the walk is short.
-        """
-        while unit is not None:
-            for chunk in reversed(unit.chunks):
-                if is_session_item(chunk):
-                    return chunk.id
-            unit = self._main.prv.get(unit)
-        return None
-
-    def _previous_in(self, lst: _DList, unit: _Unit) -> _Unit | None:
-        # Only units that no policy may touch stand before an inserted one, so this
-        # walk is short.
-        before = self._main.prv[unit]
-        while before is not None and before not in lst:
-            before = self._main.prv[before]
-        return before
-
-    def _detach(self, unit: _Unit) -> None:
-        lists = (self._main, *self._lists_for(unit), self._fresh)
-        if unit.group:
-            lists += tuple(self._fresh_lists(unit))
-        removed = [(lst, lst.remove(unit)) for lst in lists if unit in lst]
-        self._index(unit, unit.chunks, add=False)
-        self._tokens -= unit.tokens
-        op = self._op
-        if op is not None:
-
-            def undo() -> None:
-                self._tokens += unit.tokens
-                self._index(unit, unit.chunks, add=True)
-                for lst, before in reversed(removed):
-                    lst.insert_after(unit, before)
-
-            op.undo.append(undo)
-
-    def _set_chunks(self, unit: _Unit, chunks: tuple[Chunk, ...]) -> None:
-        old_chunks, old_tokens = unit.chunks, unit.tokens
-        fresh = unit.group and unit in self._fresh
-        old_lists = self._fresh_lists(unit) if fresh else []
-        self._index(unit, old_chunks, add=False)
-        unit.chunks = chunks
-        unit.tokens = self._cost(chunks)
-        self._index(unit, chunks, add=True)
-        self._tokens += unit.tokens - old_tokens
-        moved: list[tuple[_DList, _Unit | None, bool]] = []
-        if fresh:
-            new_lists = self._fresh_lists(unit, create=True)
-            moved.extend(
-                (lst, lst.remove(unit), False)
-                for lst in old_lists
-                if lst not in new_lists
-            )
-            for lst in new_lists:
-                if lst not in old_lists:
-                    after = _seq_position(lst, unit)
-                    lst.insert_after(unit, after)
-                    moved.append((lst, after, True))
-        op = self._op
-        if op is not None:
-            new_tokens = unit.tokens
-
-            def undo() -> None:
-                for lst, after, inserted in reversed(moved):
-                    if inserted:
-                        lst.remove(unit)
-                    else:
-                        lst.insert_after(unit, after)
-                self._index(unit, chunks, add=False)
-                unit.chunks, unit.tokens = old_chunks, old_tokens
-                self._index(unit, old_chunks, add=True)
-                self._tokens -= new_tokens - old_tokens
-
-            op.undo.append(undo)
-
-    def _fresh_lists(self, unit: _Unit, *, create: bool = False) -> list[_DList]:
-        names = unit.result_tools()
-        if create:
-            return [self._fresh_by_tool.setdefault(n, _DList()) for n in names]
-        return [self._fresh_by_tool[n] for n in names if n in self._fresh_by_tool]
-
-    def _index(self, unit: _Unit, chunks: Iterable[Chunk], *, add: bool) -> None:
-        for chunk in chunks:
-            units = self._by_source.setdefault(chunk.source, {})
-            call_id = chunk.meta.call_id
-            if chunk.meta.marks is None and not chunk.pinned:
-                self._history_tokens += chunk.tokens if add else -chunk.tokens
-            if add:
-                self._by_id[chunk.id] = unit
-                units[unit] = None
-                if unit.group and chunk.kind is Kind.TOOL_CALL and call_id:
-                    self._calls[call_id] = unit
-            else:
-                if self._by_id.get(chunk.id) is unit:
-                    del self._by_id[chunk.id]
-                units.pop(unit, None)
-                if not units:
-                    del self._by_source[chunk.source]
-                if call_id and self._calls.get(call_id) is unit:
-                    del self._calls[call_id]
 
 
 _ROOMY = 1024
@@ -2602,31 +2164,6 @@ def _ranges(parts: Sequence[int]) -> str:
         if part is not None:
             start = prev = part
     return ", ".join(out)
-
-
-def _seq_of(unit: _Unit) -> int:
-    return unit.seq
-
-
-def _distinct(units: Iterator[_Unit]) -> Iterator[_Unit]:
-    # A group in several per-tool lists comes out of the merge once per list, in a
-    # row (no other unit shares its seq).
-    last = None
-    for unit in units:
-        if unit is not last:
-            yield unit
-        last = unit
-
-
-def _seq_position(lst: _DList, unit: _Unit) -> _Unit | None:
-    """The unit of ``lst`` that ``unit`` goes after to keep ``lst`` in seq order.
-
-    A result usually joins a recent group, so the walk from the tail is short.
-    """
-    after = lst.tail
-    while after is not None and after.seq > unit.seq:
-        after = lst.prv[after]
-    return after
 
 
 def _first_error(exc: pydantic.ValidationError) -> str:

@@ -707,3 +707,18 @@ class TestNeverAllAtOnce:
             window.add_turn("user", text_of(20, i))
         fresh = list(window._view.tool_groups(unedited=True))
         assert len(fresh) <= 3
+
+
+def test_a_second_interrupt_never_reaches_past_the_first_cut():
+    """Realtime drops the audio after a truncation; a later cut stays within it."""
+    window = ContextWindow(2000, chunk_tokens=400)
+    text = "One two three four five six seven eight nine ten."
+    window.add_turn("assistant", text, id="a1", start_ms=1000, end_ms=4000)
+    first = window.interrupt("a1", 900)
+    assert first.truncated[0].audio_end_ms == 900
+    assert first.truncated[0].after.meta.end_ms == 1900
+    again = window.interrupt("a1", 1500)  # later than what is left: all of it heard
+    assert again.truncated == ()
+    assert again.evicted == ()
+    shorter = window.interrupt("a1", 300)
+    assert shorter.truncated[0].audio_end_ms == 300

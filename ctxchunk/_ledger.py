@@ -1,0 +1,580 @@
+"""The window's ledger: its units, the lists that order them, and the undo journal.
+
+Private. :class:`~ctxchunk.window.ContextWindow` keeps its public contract and its
+admission rules; this module holds what they work on:
+
+- :class:`Unit`, an eviction unit (a chunk, or a tool group of calls and their
+  results), and :class:`Part`, one part of a tool result offered on its own;
+- :class:`DList`, an ordered set with O(1) append, insert-after and removal;
+- :class:`Ledger`, the units in window order plus per-role, per-group, per-tool and
+  per-turn lists, the indexes by id, source and call id, and the running token
+  count; every change it makes while an operation (:class:`Op`) is under way is
+  journaled in ``op.undo``, so the operation can be taken back whole or to a
+  savepoint (:class:`Mark`);
+- :class:`View`, the :class:`~ctxchunk.policies.WindowView` a policy reads: it wraps
+  the ledger, never the window.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+
+import attrs
+
+from ctxchunk.change import Eviction, Replacement, Truncation, is_session_item
+from ctxchunk.chunk import Chunk
+from ctxchunk.policies import UnitView
+from ctxchunk.roles import Kind, Role
+from ctxchunk.tokens import Tokenizer
+
+__all__ = ["DList", "Ledger", "Mark", "Op", "Part", "Unit", "View"]
+
+_SEQ = itertools.count()
+"""Creation order of units. Tool groups are only ever created at the window's tail,
+so among groups it is also window order."""
+
+
+class Unit:
+    """One eviction unit: a chunk, or a tool group of calls and their results."""
+
+    __slots__ = ("chunks", "group", "kind", "masked", "role", "seq", "tokens")
+
+    whole = True
+
+    def __init__(self, chunks: tuple[Chunk, ...], tokens: int) -> None:
+        self.chunks = chunks
+        self.tokens = tokens
+        self.masked = False
+        self.seq = next(_SEQ)
+        first = chunks[0]
+        self.group = first.kind is Kind.TOOL_CALL
+        self.kind = first.kind
+        self.role = first.role
+
+    @property
+    def pinned(self) -> bool:
+        return self.chunks[0].pinned
+
+    @property
+    def source(self) -> str:
+        return self.chunks[0].source
+
+    def result_tools(self) -> set[str | None]:
+        """The tool names of the unit's tool results."""
+        return {c.meta.tool_name for c in self.chunks if c.kind is Kind.TOOL_RESULT}
+
+    def results(self) -> list[Chunk]:
+        """The unit's tool result chunks that are content, not markers."""
+        return [
+            c
+            for c in self.chunks
+            if c.kind is Kind.TOOL_RESULT and c.meta.marks is None
+        ]
+
+    def is_marker(self) -> bool:
+        """Whether the unit is a standalone marker."""
+        return not self.group and self.chunks[0].meta.marks is not None
+
+    def __repr__(self) -> str:
+        return f"Unit({[c.id for c in self.chunks]}, tokens={self.tokens})"
+
+
+class Part:
+    """One part of a tool result cut into several chunks, offered on its own.
+
+    Evicting it takes that part alone; its group (the call and the other parts, and
+    a marker naming the archived ones) stays.
+    """
+
+    __slots__ = ("_tokens", "_v", "chunk", "group")
+
+    whole = False
+    role = Role.TOOL
+    kind = Kind.TOOL_RESULT
+    pinned = False
+
+    def __init__(self, view: View, group: Unit, chunk: Chunk) -> None:
+        self._v = view
+        self.group = group
+        self.chunk = chunk
+        self._tokens: int | None = None
+
+    @property
+    def chunks(self) -> tuple[Chunk, ...]:
+        return (self.chunk,)
+
+    @property
+    def tokens(self) -> int:
+        """What evicting the part frees: the group's cost now minus after."""
+        if self._tokens is None:
+            self._tokens = self._v.part_gain(self.group, self.chunk)
+        return self._tokens
+
+    @property
+    def source(self) -> str:
+        return self.chunk.source
+
+    def live(self) -> bool:
+        """Whether the part is still in its group, and the group in the window."""
+        return self.group in self._v.ledger.main and any(
+            c is self.chunk for c in self.group.chunks
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Part)
+            and other.group is self.group
+            and other.chunk is self.chunk
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self.group), id(self.chunk)))
+
+    def __repr__(self) -> str:
+        return f"Part({self.chunk.id} of {self.group!r})"
+
+
+class DList:
+    """An ordered set of units with O(1) append, insert-after and removal."""
+
+    __slots__ = ("head", "nxt", "prv", "tail")
+
+    def __init__(self) -> None:
+        self.head: Unit | None = None
+        self.tail: Unit | None = None
+        self.prv: dict[Unit, Unit | None] = {}
+        self.nxt: dict[Unit, Unit | None] = {}
+
+    def __contains__(self, unit: object) -> bool:
+        return unit in self.prv
+
+    def __len__(self) -> int:
+        return len(self.prv)
+
+    def insert_after(self, unit: Unit, after: Unit | None) -> None:
+        """Insert ``unit`` after ``after``, or first when ``after`` is None."""
+        nxt = self.head if after is None else self.nxt[after]
+        self.prv[unit] = after
+        self.nxt[unit] = nxt
+        if after is None:
+            self.head = unit
+        else:
+            self.nxt[after] = unit
+        if nxt is None:
+            self.tail = unit
+        else:
+            self.prv[nxt] = unit
+
+    def append(self, unit: Unit) -> None:
+        self.insert_after(unit, self.tail)
+
+    def remove(self, unit: Unit) -> Unit | None:
+        """Remove ``unit`` and return the unit that was before it."""
+        before = self.prv.pop(unit)
+        after = self.nxt.pop(unit)
+        if before is None:
+            self.head = after
+        else:
+            self.nxt[before] = after
+        if after is None:
+            self.tail = before
+        else:
+            self.prv[after] = before
+        return before
+
+    def __iter__(self) -> Iterator[Unit]:
+        unit = self.head
+        while unit is not None:
+            nxt = self.nxt[unit]
+            yield unit
+            # The unit just yielded may have been removed meanwhile; then carry on
+            # from the unit that followed it.
+            unit = self.nxt.get(unit, nxt)
+
+    def reversed(self) -> Iterator[Unit]:
+        unit = self.tail
+        while unit is not None:
+            yield unit
+            unit = self.prv.get(unit)
+
+
+class View:
+    """The read-only :class:`~ctxchunk.policies.WindowView` a policy gets.
+
+    It reads the ledger; what only the window knows (what evicting a part or masking
+    a unit would free, which needs the marker it would leave) comes from the two
+    gain functions the window gives it.
+    """
+
+    __slots__ = (
+        "_capacity",
+        "_chunk_tokens",
+        "_mask_gain",
+        "_tokenizer",
+        "ledger",
+        "part_gain",
+    )
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        capacity: int,
+        chunk_tokens: int,
+        tokenizer: Tokenizer,
+        part_gain: Callable[[Unit, Chunk], int],
+        mask_gain: Callable[[object, frozenset[str]], int],
+    ) -> None:
+        self.ledger = ledger
+        self._capacity = capacity
+        self._chunk_tokens = chunk_tokens
+        self._tokenizer = tokenizer
+        self.part_gain = part_gain
+        self._mask_gain = mask_gain
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def tokens(self) -> int:
+        return self.ledger.tokens
+
+    @property
+    def free(self) -> int:
+        return self._capacity - self.ledger.tokens
+
+    @property
+    def chunk_tokens(self) -> int:
+        return self._chunk_tokens
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self._tokenizer
+
+    def candidates(self, role: Role | None = None) -> Iterator[Unit | Part]:
+        w = self.ledger
+        units = w.main if role is None else w.roles.get(role)
+        if units is None:
+            return
+        for unit in units:
+            if not w.evictable(unit):
+                continue
+            if unit.group and len(unit.results()) > 1:
+                # A result cut into parts leaves part by part.
+                for chunk in unit.results():
+                    part = Part(self, unit, chunk)
+                    if part.live():
+                        yield part
+            else:
+                yield unit
+
+    def following(self, unit: object) -> Unit | Part | None:
+        w = self.ledger
+        if isinstance(unit, Part):
+            if not unit.live():
+                return None
+            results = unit.group.results()
+            index = next(i for i, c in enumerate(results) if c is unit.chunk)
+            if index + 1 < len(results):
+                return Part(self, unit.group, results[index + 1])
+            unit = unit.group
+        if not isinstance(unit, Unit) or unit not in w.main:
+            return None
+        nxt = w.main.nxt[unit]
+        if nxt is not None and nxt.group and len(nxt.results()) > 1:
+            return Part(self, nxt, nxt.results()[0])
+        return nxt
+
+    def evictable(self, unit: object) -> bool:
+        w = self.ledger
+        if isinstance(unit, Part):
+            return unit.live() and w.evictable(unit.group)
+        return isinstance(unit, Unit) and unit in w.main and w.evictable(unit)
+
+    def tool_groups(
+        self, *, unedited: bool = False, exclude_tools: Collection[str] = ()
+    ) -> Iterator[Unit]:
+        w = self.ledger
+        if not exclude_tools:
+            return iter(w.fresh if unedited else w.groups)
+        if not unedited:
+            return (u for u in w.groups if u.result_tools() - set(exclude_tools))
+        # Groups whose results all come from excluded tools are never visited, so
+        # a window full of them costs nothing here.
+        lists = [
+            lst
+            for name, lst in w.fresh_by_tool.items()
+            if lst and name not in exclude_tools
+        ]
+        if len(lists) == 1:
+            return iter(lists[0])
+        return _distinct(heapq.merge(*lists, key=_seq_of))
+
+    def newest_tool_groups(self, count: int) -> list[UnitView]:
+        out: list[UnitView] = []
+        for unit in self.ledger.groups.reversed():
+            if len(out) >= count:
+                break
+            out.append(unit)
+        return out
+
+    def cost_of(self, chunks: Sequence[Chunk]) -> int:
+        return self.ledger.cost(chunks) if chunks else 0
+
+    def mask_gain(self, unit: object, *, exclude_tools: Collection[str] = ()) -> int:
+        return self._mask_gain(unit, frozenset(exclude_tools))
+
+
+@attrs.define
+class Op:
+    """What the operation under way has done so far, for its Change and its undo."""
+
+    tokens_before: int
+    added: list[Chunk] = attrs.Factory(list)
+    previous: list[str | None] = attrs.Factory(list)
+    evicted: list[Eviction] = attrs.Factory(list)
+    truncated: list[Truncation] = attrs.Factory(list)
+    replaced: list[Replacement] = attrs.Factory(list)
+    instructions: bool = False
+    undo: list[Callable[[], None]] = attrs.Factory(list)
+    capped: set[str] = attrs.Factory(set)
+    loss: int = 0
+    """History lost so far: what :attr:`Change.lost_tokens` will say."""
+    key: str | None = None
+    """The update being admitted (a turn, a document, one tool call)."""
+    key_loss: int = 0
+    """:attr:`loss` when the update began."""
+    cap: int | None = None
+    """The most history the update may take, or None (no update under way)."""
+    units: set[Unit] = attrs.Factory(set)
+    """The units the update has added: no later chunk of it may evict them."""
+    units_by_key: dict[str, set[Unit]] = attrs.Factory(dict)
+    taken: dict[str, int] = attrs.Factory(dict)
+    """What each update of the operation has taken, once another one began."""
+    admits: list[tuple[Mark, str, Chunk]] = attrs.Factory(list)
+    """Each admitted chunk with its update and the savepoint just before it."""
+
+
+@attrs.frozen
+class Mark:
+    """A savepoint inside an operation, to take back one chunk's evictions."""
+
+    undo: int
+    added: int
+    evicted: int
+    replaced: int
+    archive: int
+    loss: int
+    open: Unit | None
+    admits: int
+
+
+class Ledger:
+    """The units of a window in order, their lists and indexes, and the token count.
+
+    Invariants (checked by the window's ``check_valid``): ``main`` holds every unit
+    in window order; each other list holds the units of ``main`` it is for, in the
+    same order (``fresh`` and ``fresh_by_tool``: tool groups no policy edited yet);
+    ``by_id``, ``by_source`` and ``calls`` index exactly the chunks of ``main``;
+    ``tokens`` is the rendered request's size.
+
+    Args:
+        cost: What a unit's chunks add to the request, in tokens.
+        tokens: The size of an empty request (the reply priming).
+    """
+
+    def __init__(self, cost: Callable[[Sequence[Chunk]], int], tokens: int) -> None:
+        self.cost = cost
+        self.tokens = tokens
+        self.main = DList()
+        self.roles: dict[Role, DList] = {role: DList() for role in Role}
+        self.groups = DList()
+        # The tool groups no policy has edited yet, and the same per tool name of
+        # their results (a group is in the list of each of its results' tools).
+        self.fresh = DList()
+        self.fresh_by_tool: dict[str | None, DList] = {}
+        self.turns = DList()
+        # Tokens of the history's text: unpinned chunks that are not markers.
+        self.history_tokens = 0
+        self.by_id: dict[str, Unit] = {}
+        self.by_source: dict[str, dict[Unit, None]] = {}
+        self.calls: dict[str, Unit] = {}
+        # The operation under way (its journal takes every change), and what its
+        # current admission may not evict.
+        self.op: Op | None = None
+        self.protected: set[str] = set()
+        self.target: Unit | None = None
+
+    def evictable(self, unit: Unit) -> bool:
+        if unit.pinned or unit is self.target:
+            return False
+        op = self.op
+        if op is not None and unit in op.units:
+            return False
+        return not (unit.kind is Kind.TURN and unit.source in self.protected)
+
+    def lists_for(self, unit: Unit) -> list[DList]:
+        lists = [self.roles[unit.role]]
+        if unit.group:
+            lists.append(self.groups)
+        if unit.kind is Kind.TURN and not unit.pinned:
+            lists.append(self.turns)
+        return lists
+
+    def attach(self, unit: Unit, after: Unit | None) -> None:
+        at_tail = after is self.main.tail
+        self.main.insert_after(unit, after)
+        placed = [self.main]
+        for lst in self.lists_for(unit):
+            if at_tail:
+                lst.append(unit)
+            else:
+                lst.insert_after(unit, self.previous_in(lst, unit))
+            placed.append(lst)
+        if unit.group and at_tail:
+            for lst in (self.fresh, *self.fresh_lists(unit, create=True)):
+                lst.append(unit)
+                placed.append(lst)
+        self.index(unit, unit.chunks, add=True)
+        self.tokens += unit.tokens
+        op = self.op
+        if op is not None:
+
+            def undo() -> None:
+                self.tokens -= unit.tokens
+                self.index(unit, unit.chunks, add=False)
+                for lst in placed:
+                    lst.remove(unit)
+
+            op.undo.append(undo)
+
+    def last_item_id(self, unit: Unit | None) -> str | None:
+        """The id of the last session item at or before ``unit`` in the window.
+
+        Only pins and split tool calls are skipped, so the walk is short.
+        """
+        while unit is not None:
+            for chunk in reversed(unit.chunks):
+                if is_session_item(chunk):
+                    return chunk.id
+            unit = self.main.prv.get(unit)
+        return None
+
+    def previous_in(self, lst: DList, unit: Unit) -> Unit | None:
+        # Only units that no policy may touch stand before an inserted one, so this
+        # walk is short.
+        before = self.main.prv[unit]
+        while before is not None and before not in lst:
+            before = self.main.prv[before]
+        return before
+
+    def detach(self, unit: Unit) -> None:
+        lists = (self.main, *self.lists_for(unit), self.fresh)
+        if unit.group:
+            lists += tuple(self.fresh_lists(unit))
+        removed = [(lst, lst.remove(unit)) for lst in lists if unit in lst]
+        self.index(unit, unit.chunks, add=False)
+        self.tokens -= unit.tokens
+        op = self.op
+        if op is not None:
+
+            def undo() -> None:
+                self.tokens += unit.tokens
+                self.index(unit, unit.chunks, add=True)
+                for lst, before in reversed(removed):
+                    lst.insert_after(unit, before)
+
+            op.undo.append(undo)
+
+    def set_chunks(self, unit: Unit, chunks: tuple[Chunk, ...]) -> None:
+        old_chunks, old_tokens = unit.chunks, unit.tokens
+        fresh = unit.group and unit in self.fresh
+        old_lists = self.fresh_lists(unit) if fresh else []
+        self.index(unit, old_chunks, add=False)
+        unit.chunks = chunks
+        unit.tokens = self.cost(chunks)
+        self.index(unit, chunks, add=True)
+        self.tokens += unit.tokens - old_tokens
+        moved: list[tuple[DList, Unit | None, bool]] = []
+        if fresh:
+            new_lists = self.fresh_lists(unit, create=True)
+            moved.extend(
+                (lst, lst.remove(unit), False)
+                for lst in old_lists
+                if lst not in new_lists
+            )
+            for lst in new_lists:
+                if lst not in old_lists:
+                    after = _seq_position(lst, unit)
+                    lst.insert_after(unit, after)
+                    moved.append((lst, after, True))
+        op = self.op
+        if op is not None:
+            new_tokens = unit.tokens
+
+            def undo() -> None:
+                for lst, after, inserted in reversed(moved):
+                    if inserted:
+                        lst.remove(unit)
+                    else:
+                        lst.insert_after(unit, after)
+                self.index(unit, chunks, add=False)
+                unit.chunks, unit.tokens = old_chunks, old_tokens
+                self.index(unit, old_chunks, add=True)
+                self.tokens -= new_tokens - old_tokens
+
+            op.undo.append(undo)
+
+    def fresh_lists(self, unit: Unit, *, create: bool = False) -> list[DList]:
+        names = unit.result_tools()
+        if create:
+            return [self.fresh_by_tool.setdefault(n, DList()) for n in names]
+        return [self.fresh_by_tool[n] for n in names if n in self.fresh_by_tool]
+
+    def index(self, unit: Unit, chunks: Iterable[Chunk], *, add: bool) -> None:
+        for chunk in chunks:
+            units = self.by_source.setdefault(chunk.source, {})
+            call_id = chunk.meta.call_id
+            if chunk.meta.marks is None and not chunk.pinned:
+                self.history_tokens += chunk.tokens if add else -chunk.tokens
+            if add:
+                self.by_id[chunk.id] = unit
+                units[unit] = None
+                if unit.group and chunk.kind is Kind.TOOL_CALL and call_id:
+                    self.calls[call_id] = unit
+            else:
+                if self.by_id.get(chunk.id) is unit:
+                    del self.by_id[chunk.id]
+                units.pop(unit, None)
+                if not units:
+                    del self.by_source[chunk.source]
+                if call_id and self.calls.get(call_id) is unit:
+                    del self.calls[call_id]
+
+
+def _seq_of(unit: Unit) -> int:
+    return unit.seq
+
+
+def _distinct(units: Iterator[Unit]) -> Iterator[Unit]:
+    # A group in several per-tool lists comes out of the merge once per list, in a
+    # row (no other unit shares its seq).
+    last = None
+    for unit in units:
+        if unit is not last:
+            yield unit
+        last = unit
+
+
+def _seq_position(lst: DList, unit: Unit) -> Unit | None:
+    """The unit of ``lst`` that ``unit`` goes after to keep ``lst`` in seq order.
+
+    A result usually joins a recent group, so the walk from the tail is short.
+    """
+    after = lst.tail
+    while after is not None and after.seq > unit.seq:
+        after = lst.prv[after]
+    return after
