@@ -1374,6 +1374,7 @@ class ContextWindow:
     ) -> Change:
         ids: set[str] = set()
         leaving = {c.id for unit in refresh for c in unit.chunks}
+        chunks = [self._with_tool_name(c) for c in chunks]
         for chunk in chunks:
             if chunk.tokens > self._chunk_tokens:
                 raise ChunkError(
@@ -1501,8 +1502,36 @@ class ContextWindow:
                 return False
             if op.cap is not None:
                 op.cap += self._chunk_tokens
-                self._admit(op, marker)
+            if self._admit(op, marker) or marker.meta.call_id is None:
+                continue
+            # The result's group has no room for it (what else the group holds may
+            # not leave while the marker joins it): a standalone marker, which the
+            # group's other parts may make room for.
+            alone = self._marker(first, standalone=True)
+            if alone.id not in self._ledger.by_id:
+                # If even that fails, the window's room is pins, protected turns
+                # and the update's own group: the parts stay in the archive (read,
+                # recall) and the change reports them, unnamed in the window.
+                self._admit(op, alone)
         return True
+
+    def _with_tool_name(self, chunk: Chunk) -> Chunk:
+        """A result that names no tool takes the name of the call it answers.
+
+        A result added after its call (an agent loop's usual order) then carries
+        the tool name markers and ``ClearToolResults(exclude_tools=...)`` go by.
+        """
+        if chunk.kind is not Kind.TOOL_RESULT or chunk.meta.tool_name is not None:
+            return chunk
+        group = self._ledger.calls.get(chunk.meta.call_id or "")
+        if group is None:
+            return chunk
+        for call in group.chunks:
+            if call.kind is Kind.TOOL_CALL and call.meta.call_id == chunk.meta.call_id:
+                if call.meta.tool_name is not None:
+                    return _with_meta(chunk, tool_name=call.meta.tool_name)
+                break
+        return chunk
 
     def _place(self, chunk: Chunk) -> _Unit | None:
         if chunk.kind is Kind.TOOL_CALL:
