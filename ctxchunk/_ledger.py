@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import NamedTuple
 
 import attrs
 
@@ -358,9 +359,11 @@ class Op:
     """Each admitted chunk with its update and the savepoint just before it."""
 
 
-@attrs.frozen
-class Mark:
-    """A savepoint inside an operation, to take back one chunk's evictions."""
+class Mark(NamedTuple):
+    """A savepoint inside an operation, to take back one chunk's evictions.
+
+    A named tuple: one is made for every chunk admitted, so it must be cheap.
+    """
 
     undo: int
     added: int

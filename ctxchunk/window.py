@@ -1920,9 +1920,10 @@ class ContextWindow:
             f"[Archived {tokens:,} tokens: {_openai_chat.DOCUMENT_TOOL} {args}]{end}",
             f"[archived]{end}",
         )
-        text = forms[-1]
+        text, count = forms[-1], -1
         for form in forms:
-            if self._count(form) <= self._chunk_tokens:
+            count = self._count(form)
+            if count <= self._chunk_tokens:
                 text = form
                 break
         if standalone or chunk.kind is not Kind.TOOL_RESULT:
@@ -1944,7 +1945,7 @@ class ContextWindow:
             part=min(parts[0], total - 1),
             parts=total,
             meta=meta,
-            tokens=self._count(text),
+            tokens=count,
         )
 
     def _part_gain(self, group: _Unit, chunk: Chunk) -> int:
