@@ -12,6 +12,7 @@ from ctxchunk.chunk import (
 )
 from ctxchunk.documents import chunk_document
 from ctxchunk.exceptions import CtxChunkError
+from ctxchunk.models import ModelSpec, model_spec
 from ctxchunk.policies import (
     Chain,
     ClearToolResults,
@@ -51,6 +52,7 @@ __all__ = [
     "Eviction",
     "Kind",
     "MiddleOut",
+    "ModelSpec",
     "Piece",
     "Policy",
     "RealtimeMirror",
@@ -76,6 +78,7 @@ __all__ = [
     "get_tokenizer",
     "load_session",
     "make_chunk_id",
+    "model_spec",
     "simulate",
     "split_text",
     "to_anthropic",
