@@ -334,6 +334,39 @@ _PRESETS: dict[str, ModelSpec] = {
             _CLAUDE_MODELS + "zh-CN/models/sonnet-5/overview",
         ),
         _claude(
+            "claude-sonnet-4-6",
+            1_000_000,
+            128_000,
+            _CLAUDE_MODELS + "zh-CN/models/sonnet-4-6/overview",
+        ),
+        _claude(
+            "claude-opus-4-8",
+            1_000_000,
+            128_000,
+            _CLAUDE_MODELS + "de/models/opus-4-8/overview",
+        ),
+        _claude(
+            "claude-opus-5",
+            1_000_000,
+            128_000,
+            _CLAUDE_MODELS + "zh-CN/models/opus-5/overview",
+        ),
+        # The current Opus and Sonnet: their numbers are from the comparison table on
+        # the Claude Haiku 5.5 page; the IDs follow the model pages' slugs
+        # (models/opus-5-5, models/sonnet-5-5), as every other Claude ID here does.
+        _claude(
+            "claude-opus-5-5",
+            1_000_000,
+            128_000,
+            _CLAUDE_MODELS + "en/models/haiku-5-5/overview",
+        ),
+        _claude(
+            "claude-sonnet-5-5",
+            1_000_000,
+            128_000,
+            _CLAUDE_MODELS + "en/models/haiku-5-5/overview",
+        ),
+        _claude(
             "claude-haiku-5-5",
             1_000_000,
             128_000,
