@@ -308,6 +308,10 @@ _PRESETS: dict[str, ModelSpec] = {
         _openai(
             "gpt-5", 400_000, 128_000, "https://vercel.com/ai-gateway/models/gpt-5-fast"
         ),
+        _openai("o3", 200_000, 100_000, "https://vercel.com/ai-gateway/models/o3-fast"),
+        _openai(
+            "o4-mini", 200_000, 100_000, "https://vercel.com/ai-gateway/models/o4-mini"
+        ),
         # -- Anthropic --------------------------------------------------------------
         _claude(
             "claude-haiku-4-5",

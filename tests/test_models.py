@@ -26,7 +26,7 @@ from ctxchunk.models import (
     model_spec,
 )
 from ctxchunk.roles import Role
-from ctxchunk.tokens import get_tokenizer
+from ctxchunk.tokens import encoding_for_model, get_tokenizer
 
 PRESETS = [model_spec(name) for name in known_models()]
 REALTIME = [spec for spec in PRESETS if spec.realtime]
@@ -81,6 +81,15 @@ def test_openai_presets_count_exactly_and_claude_ones_approximately():
             assert not spec.exact_count
 
 
+def test_openai_encodings_agree_with_the_model_table():
+    """An OpenAI preset counts with the encoding ctxchunk.tokens (after tiktoken's
+    model table) maps its name and its snapshots to."""
+    for spec in PRESETS:
+        if spec.provider == "openai":
+            assert encoding_for_model(spec.name) == spec.encoding
+            assert encoding_for_model(f"{spec.name}-2025-01-01") == spec.encoding
+
+
 def test_realtime_presets_carry_the_published_audio_rates():
     """Every Realtime preset costs 10 tokens a second of user audio and 20 of
     assistant audio (1 per 100 ms and 1 per 50 ms, OpenAI's Realtime cost guide)."""
@@ -119,6 +128,8 @@ def test_published_numbers():
         ("gpt-4o-mini-realtime-preview-2024-12-17", "gpt-4o-mini-realtime-preview"),
         ("gpt-4.1-2025-04-14", "gpt-4.1"),
         ("gpt-5-2025-08-07", "gpt-5"),
+        ("o3-2025-04-16", "o3"),
+        ("o4-mini-2025-04-16", "o4-mini"),
         ("claude-haiku-4-5-20251001", "claude-haiku-4-5"),
         ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
         ("claude-opus-4-5-20251101", "claude-opus-4-5"),
