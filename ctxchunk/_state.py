@@ -59,3 +59,6 @@ class WindowState(_Model):
     # store given back to from_json can be checked and cut to the saved moment.
     archive_length: StrictInt | None = Field(default=None, ge=0)
     archive_tail: StrictStr | None = None
+    # The Realtime model whose audio rates the window counts by (its ModelSpec's
+    # fields), or None.
+    audio: dict[str, Any] | None = None

@@ -65,6 +65,7 @@ from ctxchunk.exceptions import (
     StateError,
     UnknownItemError,
 )
+from ctxchunk.models import ModelSpec, audio_tokens, budget_for, model_spec
 from ctxchunk.policies import (
     Edit,
     Evict,
@@ -139,10 +140,19 @@ class ContextWindow:
         max_update_tokens_by_role: The same cap for updates of one role, e.g.
             ``{"user": 6000}`` so a user's paste may take more than a web page
             (documents and tool output are role ``tool``).
+        archive: Where what leaves the window is kept (see :mod:`ctxchunk.archive`);
+            default a :class:`~ctxchunk.archive.MemoryArchive`.
+        audio: A Realtime model's preset (:func:`ctxchunk.models.model_spec`): the
+            window then counts a server audio item (a turn added with ``item_id``
+            and ``start_ms``/``end_ms``) by its audio tokens, at the model's
+            published rates by duration, instead of its transcript's text, so the
+            budget holds for what the session really holds. :meth:`for_model`
+            sets it for Realtime models.
 
     Raises:
         BudgetError: the budget, reserve or chunk size cannot work together.
         InvalidTypeError: an argument has the wrong type.
+        InvalidArgumentError: ``audio`` is not a Realtime model.
 
     >>> window = ContextWindow(60, chunk_tokens=20)
     >>> _ = window.pin("You are terse.")
@@ -163,8 +173,21 @@ class ContextWindow:
         max_update_tokens: int | None = None,
         max_update_tokens_by_role: Mapping[Role | str, int] | None = None,
         archive: Archive | None = None,
+        audio: ModelSpec | None = None,
     ) -> None:
         budget = check_int("budget", budget, 1)
+        if audio is not None:
+            if not isinstance(audio, ModelSpec):
+                raise InvalidTypeError(
+                    f"audio must be a ModelSpec (ctxchunk.models.model_spec(name)) "
+                    f"or None, got {type(audio).__name__}: {audio!r:.80}"
+                )
+            if not audio.realtime:
+                raise InvalidArgumentError(
+                    f"audio={audio.name!r} is not a Realtime model; its items carry "
+                    f"no audio (pass a Realtime model's spec, or None)"
+                )
+        self._audio = audio
         if archive is None:
             archive = MemoryArchive()
         elif not isinstance(archive, Archive):
@@ -252,6 +275,53 @@ class ContextWindow:
             maxlen=max(1, self._protect)
         )
 
+    @classmethod
+    def for_model(
+        cls,
+        model: str | ModelSpec,
+        *,
+        reserve_output: int | None = None,
+        **options: Any,
+    ) -> ContextWindow:
+        """A window sized and counted for a model: budget, tokenizer and audio rates.
+
+        The budget is :func:`~ctxchunk.models.budget_for` the model (its context
+        window less ``reserve_output``, by default its longest reply), the tokenizer
+        its encoding, and for a Realtime model ``audio`` is set, so server audio
+        items cost their audio tokens. The presets and their sources: docs/models.md.
+
+        Args:
+            model: A model name (``"gpt-realtime"``, ``"gpt-4o-2024-08-06"``; dated
+                snapshots resolve to their model) or a
+                :class:`~ctxchunk.models.ModelSpec`.
+            reserve_output: Tokens kept out of the budget for the reply; default the
+                model's ``max_output_tokens``.
+            **options: Any other :class:`ContextWindow` argument (``policy``,
+                ``chunk_tokens``, ``archive``...), but not ``budget``,
+                ``tokenizer`` or ``audio``, which the model sets.
+
+        Raises:
+            InvalidArgumentError: an unknown model (the closest names are
+                suggested), or ``budget``/``tokenizer``/``audio`` in ``options``.
+
+        >>> window = ContextWindow.for_model("gpt-realtime")
+        >>> window.budget, window.tokenizer.name, window.audio.name
+        (27904, 'o200k_base', 'gpt-realtime')
+        """
+        spec = model if isinstance(model, ModelSpec) else model_spec(model)
+        taken = sorted({"budget", "tokenizer", "audio"} & set(options))
+        if taken:
+            raise InvalidArgumentError(
+                f"for_model sets {', '.join(taken)} from the model; build "
+                f"ContextWindow(...) yourself to choose them"
+            )
+        return cls(
+            budget_for(spec, reserve_output=reserve_output),
+            tokenizer=spec.encoding,
+            audio=spec if spec.realtime else None,
+            **options,
+        )
+
     # -- properties ------------------------------------------------------------------
 
     @property
@@ -297,6 +367,11 @@ class ContextWindow:
         iterate the store instead).
         """
         return (*self._store, *self._pending)
+
+    @property
+    def audio(self) -> ModelSpec | None:
+        """The Realtime model whose audio rates the window counts by, or None."""
+        return self._audio
 
     @property
     def archive_store(self) -> Archive:
@@ -1070,6 +1145,7 @@ class ContextWindow:
             else None,
             archive_length=len(self._store),
             archive_tail=self._tail,
+            audio=None if self._audio is None else attrs.asdict(self._audio),
         )
         return json.dumps(state.model_dump(), ensure_ascii=False, separators=(",", ":"))
 
@@ -1141,6 +1217,7 @@ class ContextWindow:
                 protect_recent_turns=state.protect_recent_turns,
                 max_update_tokens=state.max_update_tokens,
                 max_update_tokens_by_role=dict(state.max_update_tokens_by_role),
+                audio=None if state.audio is None else ModelSpec(**state.audio),
             )
             if window._tokenizer.name != state.tokenizer:
                 raise StateError(
@@ -1280,7 +1357,35 @@ class ContextWindow:
     # -- machinery --------------------------------------------------------------------
 
     def _cost(self, chunks: Sequence[Chunk]) -> int:
-        return _openai_chat.unit_cost(chunks, self._fmt, self._count)
+        cost = _openai_chat.unit_cost(chunks, self._fmt, self._count)
+        if self._audio is not None:
+            for chunk in chunks:
+                audio = self._audio_tokens(chunk)
+                if audio is not None:
+                    cost += audio - chunk.tokens
+        return cost
+
+    def _audio_tokens(self, chunk: Chunk) -> int | None:
+        """What a server audio item costs instead of its text, or None (not one).
+
+        A server-held turn (``item_id``) with a duration holds its audio; the whole
+        item's audio is charged to its first part (the mirror deletes the item when
+        that part leaves), later parts of a long item count as their text.
+        """
+        meta = chunk.meta
+        if (
+            chunk.kind is not Kind.TURN
+            or chunk.part != 0
+            or meta.item_id is None
+            or meta.start_ms is None
+            or meta.end_ms is None
+            or chunk.role not in (Role.USER, Role.ASSISTANT)
+        ):
+            return None
+        assert self._audio is not None
+        return audio_tokens(
+            meta.end_ms - meta.start_ms, role=chunk.role, spec=self._audio
+        )
 
     def _split(
         self,

@@ -437,7 +437,14 @@ TARGETS: tuple[Target, ...] = (
             a("reserve_tokens", "int"),
             a("protect_recent_turns", "int"),
             a("archive", "None"),
+            a("audio", "None"),
         ),
+    ),
+    Target(
+        "ContextWindow.for_model",
+        ContextWindow.for_model,
+        lambda: {"model": "gpt-realtime"},
+        (a("model", names=("model", "gpt")), a("reserve_output", "None", "int")),
     ),
     Target(
         "Eviction",
