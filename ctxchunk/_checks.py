@@ -66,7 +66,7 @@ def check_items(name: str, value: object, item: type[_T]) -> list[_T]:
     >>> check_items("chunks", [1, "2"], int)
     Traceback (most recent call last):
     ...
-    ctxchunk.exceptions.InvalidTypeError: chunks must hold int, got str: '2'
+    ctxchunk.exceptions.InvalidTypeError: chunks[1] must be int, got str: '2'
     """
     if isinstance(value, (str, bytes, bytearray, Mapping)) or not isinstance(
         value, Iterable
@@ -76,11 +76,11 @@ def check_items(name: str, value: object, item: type[_T]) -> list[_T]:
             f"{value!r:.80}"
         )
     items = list(value)
-    for entry in items:
+    for index, entry in enumerate(items):
         if not isinstance(entry, item):
             raise InvalidTypeError(
-                f"{name} must hold {item.__name__}, got {type(entry).__name__}: "
-                f"{entry!r:.80}"
+                f"{name}[{index}] must be {item.__name__}, got "
+                f"{type(entry).__name__}: {entry!r:.80}"
             )
     return items
 

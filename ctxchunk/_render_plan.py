@@ -26,6 +26,7 @@ from typing import Literal, Protocol
 import attrs
 
 from ctxchunk import _openai_chat
+from ctxchunk._checks import check_items
 from ctxchunk._openai_chat import DOCUMENT_TOOL, SUMMARY_TOOL, UNKNOWN_TOOL
 from ctxchunk.chunk import Chunk
 from ctxchunk.exceptions import InvalidTypeError
@@ -88,14 +89,7 @@ def chunks_of(window_or_chunks: HasChunks | Sequence[Chunk]) -> tuple[Chunk, ...
             f"expected a window (an object with .chunks) or a sequence of Chunk, got "
             f"{type(window_or_chunks).__name__}: {window_or_chunks!r:.80}"
         )
-    chunks = tuple(source)
-    for index, chunk in enumerate(chunks):
-        if not isinstance(chunk, Chunk):
-            raise InvalidTypeError(
-                f"chunks[{index}] must be a Chunk, got {type(chunk).__name__}: "
-                f"{chunk!r:.80}"
-            )
-    return chunks
+    return tuple(check_items("chunks", source, Chunk))
 
 
 def tool_name(name: str | None, fallback: str) -> str:

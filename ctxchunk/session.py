@@ -44,7 +44,13 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from pydantic_core import PydanticCustomError
 
-from ctxchunk._checks import WritableStr, check_meta_str, dump_json, lone_surrogate
+from ctxchunk._checks import (
+    WritableStr,
+    check_items,
+    check_meta_str,
+    dump_json,
+    lone_surrogate,
+)
 from ctxchunk._wire_read import PartError, ReadContent, read_content
 from ctxchunk.exceptions import CtxChunkError, InvalidTypeError, SessionLogError
 
@@ -413,13 +419,7 @@ def _read_lines(
             f"session log must be a path or an iterable of str lines, got "
             f"{type(source).__name__}: {source!r:.80}"
         )
-    lines = list(source)
-    for line in lines:
-        if not isinstance(line, str):
-            raise InvalidTypeError(
-                f"session log lines must be str, got {type(line).__name__}: "
-                f"{line!r:.80}"
-            )
+    lines = check_items("session log lines", source, str)
     return "<lines>", [part for line in lines for part in _split_lines(line)]
 
 

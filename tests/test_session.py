@@ -190,6 +190,14 @@ class TestLoadSession:
         with pytest.raises(InvalidTypeError, match="session log"):
             load_session(source)
 
+    def test_a_line_that_is_not_str_is_named_by_index(self):
+        """A non-str among the lines is an InvalidTypeError naming its index."""
+        lines = ['{"type": "request", "t_ms": 0}', 3]
+        with pytest.raises(
+            InvalidTypeError, match=r"session log lines\[1\] must be str"
+        ):
+            load_session(lines)
+
     def test_path_the_os_cannot_take(self, tmp_path):
         """A path holding a lone surrogate or a NUL cannot be read: SessionLogError."""
         for name in ("s\ud800.jsonl", "s\x00.jsonl"):
