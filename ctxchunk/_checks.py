@@ -85,6 +85,25 @@ def check_items(name: str, value: object, item: type[_T]) -> list[_T]:
     return items
 
 
+def load_json(text: str) -> object:
+    """Parse standard JSON: unlike ``json.loads``, ``NaN`` and ``Infinity`` are refused.
+
+    Raises:
+        ValueError: ``text`` is not JSON (a ``json.JSONDecodeError``), or holds
+            ``NaN``, ``Infinity`` or ``-Infinity``, which no other JSON parser reads.
+
+    >>> load_json('{"x": NaN}')
+    Traceback (most recent call last):
+    ...
+    ValueError: NaN is not a JSON value
+    """
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def check_str(name: str, value: object) -> str:
     """Return ``value`` if it is a ``str``.
 

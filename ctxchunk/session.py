@@ -49,6 +49,7 @@ from ctxchunk._checks import (
     check_items,
     check_meta_str,
     dump_json,
+    load_json,
     lone_surrogate,
 )
 from ctxchunk._wire_read import PartError, ReadContent, read_content
@@ -423,12 +424,6 @@ def _read_lines(
     return "<lines>", [part for line in lines for part in _split_lines(line)]
 
 
-def _reject_constant(name: str) -> object:
-    # json.loads reads NaN and Infinity by default; no other JSON parser does, and
-    # dump_session could not write them back.
-    raise ValueError(f"{name} is not a JSON value")
-
-
 def _split_lines(text: str) -> list[str]:
     # Only "\n" ends a JSONL line: str.splitlines would also split at U+0085, U+2028
     # and other breaks that JSON strings may hold unescaped.
@@ -474,7 +469,9 @@ def load_session(
         if not line.strip():
             continue
         try:
-            data = json.loads(line, parse_constant=_reject_constant)
+            # NaN and Infinity are refused: no other JSON parser reads them, and
+            # dump_session could not write them back.
+            data = load_json(line)
         except json.JSONDecodeError as exc:
             errors.append(
                 f"line {lineno}: not JSON ({exc.msg} at column {exc.colno}); write "
@@ -563,26 +560,57 @@ def _load_json(source: object, what: str) -> Any:
             ) from exc
         stripped = text.lstrip()
         try:
-            return json.loads(text)
+            return load_json(text)
         except json.JSONDecodeError as exc:
             if stripped.startswith("["):
                 raise SessionLogError(
                     f"{str(path)!r} is not a JSON array ({exc.msg} at line "
                     f"{exc.lineno}); pass a JSON array or JSONL of {what}"
                 ) from None
+        except ValueError as exc:
+            raise SessionLogError(
+                f"{str(path)!r} is not standard JSON ({exc}); write null or a "
+                f"string where it holds NaN or Infinity"
+            ) from None
         values = []
         for lineno, line in enumerate(_split_lines(text), start=1):
             if not line.strip():
                 continue
             try:
-                values.append(json.loads(line))
+                values.append(load_json(line))
             except json.JSONDecodeError as exc:
                 raise SessionLogError(
                     f"{str(path)!r} line {lineno}: not JSON ({exc.msg}); pass a JSON "
                     f"array or JSONL of {what}"
                 ) from None
+            except ValueError as exc:
+                raise SessionLogError(
+                    f"{str(path)!r} line {lineno}: not standard JSON ({exc}); write "
+                    f"null or a string where it holds NaN or Infinity"
+                ) from None
         return values
     return source
+
+
+_Arguments = str | dict[str, Any]
+
+
+def _call_arguments(arguments: object, where: str) -> _Arguments:
+    """A logged call's arguments: JSON text as it is, an object as an object.
+
+    An object stays one (the tool_call event checks it is JSON data and writes it
+    as JSON); ``str()`` of it would be Python's spelling, which is not JSON.
+    """
+    if arguments is None or arguments == "":
+        return "{}"
+    if isinstance(arguments, str):
+        return arguments
+    if isinstance(arguments, Mapping):
+        return dict(arguments)
+    raise SessionLogError(
+        f"{where}: a call's arguments must be JSON text or an object, got "
+        f"{type(arguments).__name__}: {arguments!r:.80}"
+    )
 
 
 def _content_text(content: object, where: str = "content") -> str:
@@ -642,7 +670,7 @@ def session_from_chat_messages(
             f"Chat messages must be a JSON list of messages, got {type(data).__name__}"
         )
     raw: list[dict[str, Any]] = []
-    calls: dict[str, tuple[str, str]] = {}
+    calls: dict[str, tuple[str, _Arguments]] = {}
     for index, message in enumerate(data):
         if not isinstance(message, Mapping):
             raise SessionLogError(
@@ -659,7 +687,7 @@ def _take_message(
     index: int,
     message: Mapping[str, Any],
     raw: list[dict[str, Any]],
-    calls: dict[str, tuple[str, str]],
+    calls: dict[str, tuple[str, _Arguments]],
 ) -> None:
     role = message.get("role")
     if role in ("system", "developer"):
@@ -695,7 +723,7 @@ def _take_message(
             function = function or {}
             calls[str(call.get("id"))] = (
                 str(function.get("name") or "tool"),
-                str(function.get("arguments") or "{}"),
+                _call_arguments(function.get("arguments"), f"message {index}"),
             )
     elif role in ("tool", "function"):
         call_id = str(message.get("tool_call_id") or message.get("name") or "")
@@ -903,7 +931,9 @@ def _take_item(
         call_id = str(item.get("call_id") or item_id or "")
         calls[call_id] = {
             "name": str(item.get("name") or "tool"),
-            "arguments": str(item.get("arguments") or "{}"),
+            "arguments": _call_arguments(
+                item.get("arguments"), f"item {item_id!r:.40}"
+            ),
         }
     elif item_type == "function_call_output":
         call_id = str(item.get("call_id") or "")

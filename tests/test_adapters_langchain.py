@@ -511,6 +511,16 @@ class TestToLangchainMessages:
         assert isinstance(message, AIMessage)
         assert message.tool_calls[0]["args"] == {RAW_ARGUMENTS_KEY: "ls -la"}
 
+    @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+    def test_arguments_holding_nan_are_not_json(self, constant):
+        """NaN and Infinity are not JSON (json.loads reads them): kept as text."""
+        arguments = f'{{"x": {constant}}}'
+        window = ContextWindow(500)
+        window.add_tool_call("plot", arguments, "done", call_id="call_1")
+        message = to_langchain_messages(window)[0]
+        assert message.tool_calls[0]["args"] == {RAW_ARGUMENTS_KEY: arguments}
+        json.dumps(message.tool_calls[0]["args"], allow_nan=False)
+
     def test_a_long_turn_comes_back_as_one_message(self):
         """The parts a window cut a message into are joined back."""
         text = "The lamp flickers when the heater runs. " * 40

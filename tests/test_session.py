@@ -330,6 +330,53 @@ class TestChatImport:
         with pytest.raises(SessionLogError, match="message 0: unknown role 'robot'"):
             session_from_chat_messages([{"role": "robot", "content": "beep"}])
 
+    @staticmethod
+    def _call(arguments):
+        call = {"id": "c1", "type": "function"}
+        call["function"] = {"name": "plot", "arguments": arguments}
+        return [
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": "done"},
+        ]
+
+    def test_arguments_given_as_an_object_stay_json(self):
+        """Arguments logged as an object become JSON text, never Python's repr."""
+        arguments = {"x": 1.5, "label": "café", "flags": [True, None]}
+        session = session_from_chat_messages(self._call(arguments))
+        (call,) = [e for e in session.events if isinstance(e, ToolCallEvent)]
+        assert json.loads(call.arguments_json) == arguments
+
+    def test_arguments_of_another_type_are_refused(self):
+        """Arguments that are neither text nor an object are a SessionLogError."""
+        with pytest.raises(SessionLogError, match="message 0: a call's arguments"):
+            session_from_chat_messages(self._call([1, 2]))
+
+    def test_arguments_object_holding_nan_is_refused(self):
+        """An arguments object holding NaN cannot be sent on as JSON text."""
+        with pytest.raises(SessionLogError, match="NaN"):
+            session_from_chat_messages(self._call({"x": float("nan")}))
+
+    def test_arguments_text_holding_nan_is_passed_on(self):
+        """Arguments given as text are passed on as they are, like the window does."""
+        session = session_from_chat_messages(self._call('{"x": NaN}'))
+        (call,) = [e for e in session.events if isinstance(e, ToolCallEvent)]
+        assert call.arguments_json == '{"x": NaN}'
+
+    @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+    def test_a_file_holding_nan_is_refused(self, tmp_path, constant):
+        """NaN and Infinity are not JSON: a file holding one is a SessionLogError."""
+        path = tmp_path / "chat.json"
+        path.write_text(
+            '[{"role": "user", "content": "Hi", "temperature": ' + constant + "}]",
+            encoding="utf-8",
+        )
+        with pytest.raises(SessionLogError, match=f"{constant} is not a JSON value"):
+            session_from_chat_messages(path)
+        lines = '{"role": "user", "content": "Hi"}\n{"role": "user", "x": NaN}\n'
+        path.write_text(lines, encoding="utf-8")
+        with pytest.raises(SessionLogError, match="line 2: not standard JSON"):
+            session_from_chat_messages(path)
+
     def test_fixture_file(self):
         """The shared Chat fixture imports into a valid session."""
         fixture = Path(__file__).parent / "fixtures" / "chat_support_session.json"

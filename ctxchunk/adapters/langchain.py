@@ -55,6 +55,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised with the extra missing
     raise missing_extra("langchain-core", "langchain", exc) from exc
 
+from ctxchunk._checks import load_json
 from ctxchunk.adapters._chat import check_window, feed, render
 from ctxchunk.change import Change
 from ctxchunk.exceptions import (
@@ -189,7 +190,9 @@ def respacing_tokens(window: ContextWindow) -> int:
 
 def _args(arguments: str) -> dict[str, Any]:
     try:
-        value = json.loads(arguments)
+        # Text holding NaN or Infinity is not JSON (json.loads would read it, and
+        # the args would hold a float no JSON encoder writes): it stays raw.
+        value = load_json(arguments)
     except ValueError:
         value = None
     if isinstance(value, dict):
