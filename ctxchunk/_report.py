@@ -102,6 +102,20 @@ def _money(value: float, step: float) -> str:
     return f"${value:.{decimals}f}"
 
 
+def _axes(bottom: float, x_label: str, y_label: str) -> str:
+    """The SVG of a chart's two axes and their titles (escaped here)."""
+    mid_y = (_TOP + bottom) / 2
+    return (
+        f'<line x1="{_LEFT}" y1="{bottom}" x2="{_W - _RIGHT}" y2="{bottom}" '
+        f'stroke="#888"/>'
+        f'<line x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{bottom}" stroke="#888"/>'
+        f'<text class="title" x="{(_LEFT + _W - _RIGHT) / 2}" y="{_H - 10}" '
+        f'text-anchor="middle">{_esc(x_label)}</text>'
+        f'<text class="title" x="16" y="{mid_y}" text-anchor="middle" '
+        f'transform="rotate(-90 16 {mid_y})">{_esc(y_label)}</text>'
+    )
+
+
 def _frame(
     y_ticks: Sequence[float],
     y_label: str,
@@ -134,16 +148,7 @@ def _frame(
         f"{tick:,}</text>"
         for tick in x_ticks
     )
-    mid_y = (_TOP + bottom) / 2
-    parts.append(
-        f'<line x1="{_LEFT}" y1="{bottom}" x2="{_W - _RIGHT}" y2="{bottom}" '
-        f'stroke="#888"/>'
-        f'<line x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{bottom}" stroke="#888"/>'
-        f'<text class="title" x="{(_LEFT + _W - _RIGHT) / 2}" y="{_H - 10}" '
-        f'text-anchor="middle">{_esc(x_label)}</text>'
-        f'<text class="title" x="16" y="{mid_y}" text-anchor="middle" '
-        f'transform="rotate(-90 16 {mid_y})">{_esc(y_label)}</text>'
-    )
+    parts.append(_axes(bottom, x_label, y_label))
     return parts
 
 
@@ -479,16 +484,7 @@ def _cdf_chart(
         f'text-anchor="middle">{_esc(_x_label(key, t, step))}</text>'
         for t in x_ticks
     )
-    mid_y = (_TOP + bottom) / 2
-    parts.append(
-        f'<line x1="{_LEFT}" y1="{bottom}" x2="{_W - _RIGHT}" y2="{bottom}" '
-        f'stroke="#888"/>'
-        f'<line x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{bottom}" stroke="#888"/>'
-        f'<text class="title" x="{(_LEFT + _W - _RIGHT) / 2}" y="{_H - 10}" '
-        f'text-anchor="middle">{_esc(title)}</text>'
-        f'<text class="title" x="16" y="{mid_y}" text-anchor="middle" '
-        f'transform="rotate(-90 16 {mid_y})">sessions at or below</text>'
-    )
+    parts.append(_axes(bottom, title, "sessions at or below"))
     for index, curve in enumerate(curves):
         if not curve:
             continue

@@ -518,6 +518,9 @@ def simulate(
     # The policies render many of the same messages (every unit they all still
     # hold): tokenize each serialized message once per session, for all of them.
     encode = _memo(tok.encode)
+    # The windows of policies that cut updates alike hold equal units: render each
+    # distinct unit once per session, for all of them.
+    rendered: dict[tuple[Chunk, ...], tuple[list[_Rendered], int]] = {}
     try:
         results = tuple(
             _Replay(
@@ -527,6 +530,7 @@ def simulate(
                 tok,
                 prices,
                 encode=encode,
+                rendered=rendered,
             ).run()
             for name, policy in named
         )
@@ -604,6 +608,10 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 
 _Rendered = tuple[str, list[int]]
 """One request message: its :func:`_serialize` text and that text's tokens."""
+
+_LOOKAHEAD = 8
+"""How many of the last request's units past the last one found a unit is looked
+for among (more were evicted between two requests: the unit is rendered again)."""
 
 _UnitEntry = tuple[Sequence[Chunk], list[_Rendered], int]
 """One rendered unit: the sequence of chunks the window gave for it (kept so the
@@ -872,6 +880,7 @@ class _Replay:
         prices: Prices,
         *,
         encode: Callable[[str], list[int]] | None = None,
+        rendered: dict[tuple[Chunk, ...], tuple[list[_Rendered], int]] | None = None,
     ) -> None:
         self.session = session
         self.name = name
@@ -883,6 +892,7 @@ class _Replay:
         self.instructions: str | None = None
         self.item_sources: dict[str, str] = {}
         self.units: list[_UnitEntry] = []
+        self.rendered = {} if rendered is None else rendered
         self.archived = _ArchiveText()
 
     def apply(self, index: int, event: Event) -> Change | None:
@@ -1004,29 +1014,26 @@ class _Replay:
         which renders each unit on its own, so only units not in the last request
         are rendered, serialized and tokenized here. A unit that did not change is
         the very same tuple as last time, and the last request's entries hold their
-        tuples, so an id cannot have been reused meanwhile. Units mostly keep their
-        order (evictions take from the front, additions go at the end), so each is
-        first looked for just after the last one found.
+        tuples, so an id cannot have been reused meanwhile. Units keep their order
+        (evictions take from the front and the middle, additions go at the end), so
+        each is looked for among the few entries just after the last one found; a
+        unit not found there is rendered again (:meth:`render_unit`), which gives
+        the same messages, only at a higher cost.
         """
         previous = self.units
         n = len(previous)
-        index: dict[int, int] | None = None
         entries: list[_UnitEntry] = []
         total = 0
         j = 0
         for unit in self.window.render_units():
-            if j < n and previous[j][0] is unit:
-                entry = previous[j]
-                j += 1
-            else:
-                if index is None:
-                    index = {id(e[0]): k for k, e in enumerate(previous)}
-                k = index.get(id(unit), -1)
-                if k >= 0 and previous[k][0] is unit:
+            entry: _UnitEntry | None = None
+            for k in range(j, min(n, j + _LOOKAHEAD)):
+                if previous[k][0] is unit:
                     entry = previous[k]
                     j = k + 1
-                else:
-                    entry = self.render_unit(unit)
+                    break
+            if entry is None:
+                entry = self.render_unit(unit)
             entries.append(entry)
             total += entry[2]
         self.units = entries
@@ -1037,13 +1044,20 @@ class _Replay:
 
         The entry keeps ``unit`` itself when it is a tuple (immutable, so the same
         object always renders the same); anything else is copied, so it never
-        matches again and is rendered afresh each time.
+        matches again and is rendered afresh each time. The messages come from
+        ``self.rendered`` when a unit equal to this one (the same frozen chunks,
+        field by field) was rendered before in the session, by any policy's window:
+        equal chunks render to equal messages.
         """
         chunks = unit if type(unit) is tuple else tuple(unit)
-        rendered = [
-            (text, self.encode(text)) for text in map(_serialize, unit_messages(chunks))
-        ]
-        return (chunks, rendered, sum(len(t) for _, t in rendered))
+        known = self.rendered.get(chunks)
+        if known is None:
+            rendered = [
+                (text, self.encode(text))
+                for text in map(_serialize, unit_messages(chunks))
+            ]
+            known = self.rendered[chunks] = (rendered, sum(len(t) for _, t in rendered))
+        return (chunks, known[0], known[1])
 
     def request(self, index: int) -> RequestResult:
         previous = self.units

@@ -172,14 +172,6 @@ class TestReadSession:
         pairs = itertools.pairwise(types)
         assert all((a, b) != ("request", "request") for a, b in pairs)
 
-    def test_plain_turns_are_not_taken_for_chat(self, tmp_path):
-        """{role, text} turns (no content) are not a Chat log: the error lists the
-        formats instead of importing blank messages."""
-        path = tmp_path / "turns.jsonl"
-        path.write_text('{"role": "user", "text": "hello"}\n')
-        with pytest.raises(SessionLogError, match="cannot tell the log's format"):
-            read_session(path)
-
     def test_format_can_be_forced(self, tmp_path):
         """--format chat on a session log fails in the Chat importer, not elsewhere."""
         path = EXAMPLES / "support_call.jsonl"
@@ -198,11 +190,28 @@ class TestReadSession:
         for name in ("session", "chat", "realtime", "items", "--format"):
             assert name in message
 
-    def test_not_json_names_the_line(self, tmp_path):
-        """A broken line is named with its number."""
-        path = tmp_path / "bad.jsonl"
-        path.write_text('{"role": "user", "content": "hi"}\n{oops\n')
-        with pytest.raises(SessionLogError, match="line 2 is not JSON"):
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            pytest.param(
+                '{"role": "user", "text": "hello"}\n',
+                "cannot tell the log's format",
+                id="plain-turns-are-not-chat",
+            ),
+            pytest.param(
+                '{"role": "user", "content": "hi"}\n{oops\n',
+                "line 2 is not JSON",
+                id="broken-line-named",
+            ),
+        ],
+    )
+    def test_unreadable_log_says_why(self, tmp_path, text, message):
+        """{role, text} turns (no content) are not a Chat log: the error lists the
+        formats instead of importing blank messages; a broken line is named with
+        its number."""
+        path = tmp_path / "log.jsonl"
+        path.write_text(text)
+        with pytest.raises(SessionLogError, match=message):
             read_session(path)
 
     def test_damaged_gzip(self, tmp_path):

@@ -970,3 +970,40 @@ class TestSessionTokenizer:
         module = sys.modules["ctxchunk.simulate"]
         monkeypatch.setattr(module, "_shared", lambda tokenizer: tokenizer)
         assert json.dumps(simulate(session, budget=4000).to_dict()) == fast
+
+
+@needs_window
+class TestSharedWorkAgainstAlone:
+    @pytest.mark.parametrize(
+        ("seed", "budget", "chunk_tokens"), [(5, 16_000, 2000), (8, 5000, 600)]
+    )
+    def test_simulate_equals_each_policy_alone(self, seed, budget, chunk_tokens):
+        """What ``simulate`` shares between the policies of a session (the memoized
+        tokenizer, the tokens of each serialized message, each distinct unit's
+        rendering) changes no result: each policy replayed alone, in a window with
+        the plain tokenizer, nothing memoized, and every request measured the slow
+        obvious way (ReferenceReplay), gives the same JSON and the same requests."""
+        from ctxchunk.cli import parse_policy
+        from ctxchunk.tokens import get_tokenizer
+
+        session = generate_session(seed, turns=60)
+        specs = [
+            "baseline",
+            "recommended",
+            "drop-oldest",
+            "retention:0.8",
+            "clear-tool-results:3+role-priority",
+            "summarize",
+        ]
+        named = {spec: parse_policy(spec) for spec in specs}
+        shared = simulate(session, named, budget, chunk_tokens=chunk_tokens)
+        prices = DEFAULT_PRICES["gpt-realtime"]
+        for spec in specs:
+            tok = get_tokenizer("o200k_base")
+            window = _make_window(named[spec], budget, chunk_tokens, tok)
+            replay = ReferenceReplay(session, spec, window, tok, prices)
+            alone = replay.run()
+            assert [(r.step, r.tokens, r.shared_prefix) for r in alone.requests] == (
+                replay.reference
+            )
+            assert json.dumps(shared[spec].to_dict()) == json.dumps(alone.to_dict())
