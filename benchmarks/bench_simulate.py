@@ -195,6 +195,17 @@ def main() -> None:
                 f"| {engine} | {jobs} | {count:,} | {wall:.1f} | {rate:.2f} | "
                 f"{speedup:.2f}x | `{digest}` |"
             )
+        cost = one["read_s"] + one["simulate_s"]
+        two = [w / k for e, j, k, w, _ in runs if e == "local" and j == 2 and k == n]
+        per_core = serial["local"] / two[0] / 2 if two else 1.0
+        print(
+            f"\n1,000,000 sessions a month: {cost * 1e6:,.0f} core-seconds "
+            f"({cost * 1e6 / 3600:,.0f} core-hours) at {cost:.3f} s a session; with "
+            f"{per_core:.0%} of a core per added worker (local, 1 -> 2):"
+        )
+        for cores in (8, 32, 96):
+            hours = cost * 1e6 / (cores * per_core) / 3600
+            print(f"  {cores} cores: {hours:.1f} hours")
         digests = {d for _, _, count, _, d in runs if count == n}
         print(
             f"\naggregate JSON over the same {n} sessions identical across "

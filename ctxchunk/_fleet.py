@@ -162,8 +162,13 @@ def _read_text(path: Path) -> str:
         raise SessionLogError(f"{path}: cannot read it: {exc}") from None
 
 
-def _records(path: Path, text: str) -> list[Any]:
-    """Parse a JSON document, or JSONL when the text is not one document."""
+def _records(path: Path, text: str, *, first: bool = False) -> tuple[list[Any], bool]:
+    """Parse a JSON document, or JSONL when the text is not one document.
+
+    Returns the records and whether they are all of them: with ``first``, JSONL is
+    read only up to its first record (enough to tell the format; a session log is
+    then parsed once, by :func:`~ctxchunk.session.load_session`).
+    """
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
@@ -172,7 +177,7 @@ def _records(path: Path, text: str) -> list[Any]:
             raise SessionLogError(
                 f"{path}: not a JSON array ({exc.msg} at line {exc.lineno})"
             ) from None
-        return list(data)
+        return list(data), True
     if stripped.startswith("{"):
         try:
             data = json.loads(text)
@@ -182,8 +187,8 @@ def _records(path: Path, text: str) -> list[Any]:
             if isinstance(data, dict):
                 for key in ("messages", "events", "items"):
                     if isinstance(data.get(key), list):
-                        return list(data[key])
-                return [data]
+                        return list(data[key]), True
+                return [data], True
     records = []
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -196,7 +201,9 @@ def _records(path: Path, text: str) -> list[Any]:
                 f"{exc.colno}); a log is JSONL (one JSON object per line) or a JSON "
                 f"array"
             ) from None
-    return records
+        if first:
+            return records, False
+    return records, True
 
 
 def detect_format(record: object) -> str | None:
@@ -269,7 +276,7 @@ def read_session(path: str | os.PathLike[str], fmt: str = "auto") -> Session:
     text = _read_text(path)
     if fmt == "session":
         return load_session(text.split("\n"), name=name)
-    records = _records(path, text)
+    records, whole = _records(path, text, first=fmt == "auto")
     if fmt == "auto":
         if not records:
             raise SessionLogError(f"{path}: empty; a session log needs events")
@@ -279,6 +286,8 @@ def read_session(path: str | os.PathLike[str], fmt: str = "auto") -> Session:
         fmt = found
     if fmt == "session":
         return load_session(text.split("\n"), name=name)
+    if not whole:
+        records, _ = _records(path, text)
     if fmt == "chat":
         return session_from_chat_messages(records, name=name)
     if fmt == "items":

@@ -203,6 +203,11 @@ class TestReadSession:
                 "line 2 is not JSON",
                 id="broken-line-named",
             ),
+            pytest.param(
+                '{"type": "turn", "t_ms": 0, "role": "user", "text": "hi"}\n\n{oops\n',
+                "line 3: not JSON",
+                id="broken-session-line-named",
+            ),
         ],
     )
     def test_unreadable_log_says_why(self, tmp_path, text, message):
