@@ -786,6 +786,7 @@ class RealtimeMirror:
             InvalidTypeError: as for :func:`to_realtime_events`.
             InvalidArgumentError: as for :func:`to_realtime_events`.
         """
+        check_bool("event_ids", event_ids)
         events = to_realtime_events(
             Change(instructions_changed=change.instructions_changed)
             if isinstance(change, Change)

@@ -736,14 +736,9 @@ LEAD_FIXES: dict[tuple[str, str], frozenset[str]] = {
     ("Truncation", "before"): _ALL,
     ("Truncation", "after"): _ALL,
     ("Truncation", "audio_end_ms"): _ALL,
-    # render.py: RealtimeMirror.events reads event_ids by truthiness and never
-    # checks it (to_realtime_events does), so any value passes silently.
-    ("RealtimeMirror.events", "event_ids"): _ALL,
 }
 
-_FIX_REASONS: dict[tuple[str, str], str] = {
-    ("RealtimeMirror.events", "event_ids"): "event_ids is not checked (no error)",
-}
+_FIX_REASONS: dict[tuple[str, str], str] = {}
 """Why a LEAD_FIXES case fails, where it is not an unvalidated record."""
 
 
