@@ -36,7 +36,7 @@ from typing import Literal
 import attrs
 
 from ctxchunk import _html, _pdf
-from ctxchunk._checks import check_int, check_optional_meta_str
+from ctxchunk._checks import check_int, check_optional_meta_str, load_json
 from ctxchunk.chunk import Chunk, ChunkMeta
 from ctxchunk.exceptions import (
     DocumentError,
@@ -388,7 +388,8 @@ def _json_or_none(text: str, *, strict: bool) -> object:
     if not strict and not _JSON_START.match(text):
         return _NOT_JSON
     try:
-        return json.loads(text)
+        # Standard JSON only: NaN or Infinity would make the compact form unsendable.
+        return load_json(text)
     except (ValueError, RecursionError) as error:
         if strict:
             raise DocumentError(

@@ -111,3 +111,10 @@ def test_json_data_unchanged(data, indent):
     assert reduced.format == "json"
     assert json.loads(reduced.text) == data
     assert len(reduced.text) <= len(raw)
+
+
+def test_nan_is_not_json():
+    """NaN and Infinity are not JSON: auto keeps the text, declared JSON is refused."""
+    assert reduce_tool_result('{"x": NaN}').text == '{"x": NaN}'
+    with pytest.raises(DocumentError, match="Infinity"):
+        reduce_tool_result('{"x": Infinity}', format="json")
