@@ -11,6 +11,10 @@ directory, then ``ctxchunk simulate DIR --budget 16000 --policy ... --jobs N
 [--engine ray] --json OUT`` runs as a subprocess, timed by the wall clock. Each
 engine runs at 1 and 2 workers over the first ``--serial-sessions`` sessions (a
 sub-directory of links), and the local pool with 2 workers also over all of them.
+Ray is timed twice: the command as a user runs it (starting and stopping a local
+instance: about 5 s of the wall time), and the command on a running instance whose
+workers have each simulated one session already ("ray, running": what a run on a
+long-lived cluster costs, the rate a fleet evaluation is sized by).
 Every run's aggregate JSON over the same sessions must be byte-identical; the table
 says whether it was. Ray runs are skipped when Ray is not installed.
 
@@ -58,6 +62,28 @@ print(f"{code} {me:.0f} {kids:.0f}")
 """
 """Runs the command in-process and prints its exit code, the driver's and the
 largest child's peak RSS in MiB (Linux reports ru_maxrss in KiB)."""
+
+_RAY_WARM = """
+import contextlib, io, sys, time
+import ray
+from ctxchunk._fleet import Config, simulate_batch
+from ctxchunk.cli import main
+from ctxchunk.simulate import WholeUpdateBaseline
+jobs, first = int(sys.argv[1]), sys.argv[2]
+ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False,
+         configure_logging=False)
+task = ray.remote(num_cpus=1)(simulate_batch)
+warm = Config({"baseline": WholeUpdateBaseline()}, {"budget": 16000})
+ray.get([task.remote([(0, first, False)], warm) for _ in range(jobs)])
+start = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(sys.argv[3:])
+print(code, time.perf_counter() - start)
+ray.shutdown()
+"""
+"""Starts a local Ray instance, has each worker simulate one session (so each has
+imported ctxchunk and loaded its tokenizer, as on a running cluster), then times the
+command in-process on that instance: the command's rate without Ray's start."""
 
 
 def _write(folder: Path, count: int, turns: int) -> list[Path]:
@@ -112,6 +138,14 @@ def _aggregate_digest(path: Path) -> str:
     data = json.loads(path.read_text())
     text = json.dumps(data["aggregate"], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def run_ray_warm(argv: list[str], jobs: int, first: Path) -> float:
+    command = [sys.executable, "-c", _RAY_WARM, str(jobs), str(first), *argv]
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    code, wall = result.stdout.split()
+    assert code == "0", result.stderr
+    return float(wall)
 
 
 def memory(folder: Path, budget: int) -> tuple[float, float, float]:
@@ -174,6 +208,15 @@ def main() -> None:
                 wall = run_command(_argv(subset, args.budget, engine, jobs, out))
                 runs.append((engine, jobs, n, wall, _aggregate_digest(out)))
                 print(f"  {engine} --jobs {jobs}, {n}: {wall:.1f} s", file=sys.stderr)
+        if not args.no_ray:
+            for jobs in (1, 2):
+                out = root / f"ray-warm-{jobs}.json"
+                argv = _argv(subset, args.budget, "ray", jobs, out)
+                wall = run_ray_warm(argv, jobs, paths[0])
+                runs.append(("ray, running", jobs, n, wall, _aggregate_digest(out)))
+                print(
+                    f"  ray running --jobs {jobs}, {n}: {wall:.1f} s", file=sys.stderr
+                )
         if args.sessions > n:
             out = root / "local-2-all.json"
             wall = run_command(_argv(root / "all", args.budget, "local", 2, out))

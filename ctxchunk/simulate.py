@@ -521,6 +521,7 @@ def simulate(
     # The windows of policies that cut updates alike hold equal units: render each
     # distinct unit once per session, for all of them.
     rendered: dict[tuple[Chunk, ...], tuple[list[_Rendered], int]] = {}
+    index_of = _index_of(session)
     try:
         results = tuple(
             _Replay(
@@ -531,6 +532,7 @@ def simulate(
                 prices,
                 encode=encode,
                 rendered=rendered,
+                index_of=index_of,
             ).run()
             for name, policy in named
         )
@@ -547,6 +549,25 @@ def simulate(
         times_ms=tuple(event.t_ms for event in session.events),
         policies=results,
     )
+
+
+def _index_of(session: Session) -> Callable[[int | str], int]:
+    """Return :meth:`Session.index_of` of ``session``, an id found in one look.
+
+    Every policy's replay looks up each probe's and interrupt's event: the ids are
+    indexed once for all of them (the first event with an id, as ``index_of``
+    finds it); indexes and unknown ids go to ``index_of`` itself.
+    """
+    ids: dict[str, int] = {}
+    for index, event in enumerate(session.events):
+        if event.id is not None:
+            ids.setdefault(event.id, index)
+
+    def index_of(ref: int | str) -> int:
+        found = ids.get(ref) if isinstance(ref, str) else None
+        return session.index_of(ref) if found is None else found
+
+    return index_of
 
 
 def _named(
@@ -881,6 +902,7 @@ class _Replay:
         *,
         encode: Callable[[str], list[int]] | None = None,
         rendered: dict[tuple[Chunk, ...], tuple[list[_Rendered], int]] | None = None,
+        index_of: Callable[[int | str], int] | None = None,
     ) -> None:
         self.session = session
         self.name = name
@@ -893,6 +915,7 @@ class _Replay:
         self.item_sources: dict[str, str] = {}
         self.units: list[_UnitEntry] = []
         self.rendered = {} if rendered is None else rendered
+        self.index_of = session.index_of if index_of is None else index_of
         self.archived = _ArchiveText()
 
     def apply(self, index: int, event: Event) -> Change | None:
@@ -943,7 +966,7 @@ class _Replay:
             source = self.item_sources.get(event.item)
             if source is None or not any(c.source == source for c in window.chunks):
                 return None
-            turn = self.session.events[self.session.index_of(event.item)]
+            turn = self.session.events[self.index_of(event.item)]
             words = None
             if isinstance(turn, TurnEvent) and turn.words is not None:
                 words = [w.model_dump() for w in turn.words]
@@ -976,7 +999,7 @@ class _Replay:
         return ProbeResult(
             step=index,
             needle=event.needle,
-            introduced=self.session.index_of(event.introduced),
+            introduced=self.index_of(event.introduced),
             found=found,
             recoverable=found or self.recoverable(event.needle, chunks),
         )
@@ -1025,16 +1048,20 @@ class _Replay:
         entries: list[_UnitEntry] = []
         total = 0
         j = 0
+        append = entries.append
         for unit in self.window.render_units():
-            entry: _UnitEntry | None = None
-            for k in range(j, min(n, j + _LOOKAHEAD)):
-                if previous[k][0] is unit:
-                    entry = previous[k]
-                    j = k + 1
-                    break
-            if entry is None:
-                entry = self.render_unit(unit)
-            entries.append(entry)
+            if j < n and previous[j][0] is unit:
+                entry = previous[j]
+                j += 1
+            else:
+                for k in range(j + 1, min(n, j + _LOOKAHEAD)):
+                    if previous[k][0] is unit:
+                        entry = previous[k]
+                        j = k + 1
+                        break
+                else:
+                    entry = self.render_unit(unit)
+            append(entry)
             total += entry[2]
         self.units = entries
         return entries, total

@@ -26,6 +26,7 @@ from ctxchunk.simulate import (
     WholeUpdateBaseline,
     _common_prefix,
     _history_and_roles,
+    _index_of,
     _make_window,
     _Replay,
     _serialize,
@@ -1007,3 +1008,20 @@ class TestSharedWorkAgainstAlone:
                 replay.reference
             )
             assert json.dumps(shared[spec].to_dict()) == json.dumps(alone.to_dict())
+
+
+class TestIndexOf:
+    def test_same_as_the_sessions_own(self):
+        """The shared id index finds what Session.index_of finds, for every id and
+        index, and an unknown reference fails the same way."""
+        from ctxchunk.exceptions import SessionLogError
+
+        session = generate_session(4, turns=30)
+        index_of = _index_of(session)
+        ids = [e.id for e in session.events if e.id is not None]
+        assert ids
+        for ref in [*ids, *range(len(session.events))]:
+            assert index_of(ref) == session.index_of(ref)
+        for bad in ("no-such-event", len(session.events), -1):
+            with pytest.raises(SessionLogError, match="no event"):
+                index_of(bad)
