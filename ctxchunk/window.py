@@ -136,7 +136,8 @@ class ContextWindow:
             taken that much, the rest of it goes to the archive without being
             admitted, and a marker in the window names it (:meth:`read` returns it);
             a pin that cannot fit within it raises :class:`BudgetError`. An update
-            may always take one unit, however large. At least ``chunk_tokens``.
+            with nothing in the window yet (a user's turn: at any chunk) may always
+            take one unit, however large. At least ``chunk_tokens``.
         max_update_tokens_by_role: The same cap for updates of one role, e.g.
             ``{"user": 6000}`` so a user's paste may take more than a web page
             (documents and tool output are role ``tool``).
@@ -1555,6 +1556,7 @@ class ContextWindow:
                 share = self._ledger.history_tokens // HISTORY_SHARE
                 cap = max(1, min(cap, share))
         op.cap = cap
+        op.user = chunk.role is Role.USER
         if chunk.kind is Kind.TURN and not chunk.pinned and key not in op.taken:
             recent = self._recent
             old = tuple(recent)
@@ -1726,14 +1728,21 @@ class ContextWindow:
 
     def _make_room(self, op: _Op, needed: int) -> None:
         actions = iter(self._policy.make_room(self._view, needed))
+        # An action the update's cap refuses ends the update's taking: the policy
+        # chose it, and taking something else instead (the backstop's oldest unit,
+        # whatever its role) would override the policy's order.
+        refused = False
         try:
             for action in actions:
                 if not self._apply(op, action):
+                    refused = True
                     break
         finally:
             close = getattr(actions, "close", None)
             if callable(close):
                 close()
+        if refused:
+            return
         # The backstop: whatever the policy left undone, oldest first.
         for unit in self._view.candidates():
             if self._capacity - self._ledger.tokens >= needed:
@@ -1770,12 +1779,18 @@ class ContextWindow:
         """Whether the update may lose ``loss`` more tokens of history.
 
         One ``piece`` (a unit, a part) may always be the first thing an update
-        takes, however large; a summary or an edit must fit within the cap.
+        takes, however large, so that it can come in at all; an update that is
+        already partly in (it found room for its first chunks) keeps within the cap,
+        and its rest goes to the archive. A summary or an edit must fit within the
+        cap.
         """
         if op.cap is None or loss <= 0:
             return True
         taken = op.loss - op.key_loss
-        return (piece and taken == 0) or taken + loss <= op.cap
+        # A user's turn keeps the old rule: their own words matter more than the
+        # oldest piece of history it displaces.
+        first = piece and taken == 0 and (not op.units or op.user)
+        return first or taken + loss <= op.cap
 
     def _apply(self, op: _Op, action: object) -> bool:
         """Apply one policy action; False when the update may take no more."""

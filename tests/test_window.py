@@ -792,3 +792,40 @@ def test_an_archived_result_is_named_even_in_a_full_tiny_window():
     )
     archived = {e.chunk.source for e in change.evicted if e.reason.value == "oversize"}
     assert archived <= {c.meta.marks for c in window.chunks if c.meta.marks}
+
+
+def test_a_page_partly_in_takes_no_unit_past_the_cap():
+    """A page that found room for its first parts archives its rest instead of
+    taking an old unit larger than the cap, and never the user's turn.
+
+    The shape is generated realistic session 5 (seed 0) up to its second page: a
+    27,000-token page arriving into 4,100 tokens of history.
+    """
+    from ctxchunk._generate import realistic_sessions
+    from ctxchunk.session import DocumentEvent, InstructionsEvent, TurnEvent
+
+    session = list(realistic_sessions(6, 0))[5]
+    window = ContextWindow(16_000, chunk_tokens=2000)
+    pages = 0
+    for event in session.events:
+        if isinstance(event, InstructionsEvent):
+            window.pin(event.text)
+        elif isinstance(event, TurnEvent) and event.text.strip():
+            window.add_turn(event.role, event.text, id=event.id)
+        elif isinstance(event, DocumentEvent):
+            history = sum(
+                c.tokens for c in window.chunks if not c.pinned and not c.meta.marks
+            )
+            cap = min(window.capacity // 5, history // 4)
+            change = window.add_document(
+                event.content, url=event.url, title=event.title, format=event.format
+            )
+            pages += 1
+            if pages == 2:
+                break
+    assert change.admitted_tokens > 0  # the page found room for its first parts
+    assert change.capped_tokens > 0  # and its rest is in the archive
+    assert change.lost_tokens <= cap
+    user = [c for c in window.chunks if c.role.value == "user" and c.source == "u1"]
+    assert user, "the user's first turn was evicted for a page"
+    window.check_valid()
