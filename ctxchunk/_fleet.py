@@ -420,6 +420,35 @@ def _run_pool(
                 yield from future.result()
 
 
+def _start_ray(ray: Any, workers: int, address: str | None) -> bool:
+    """Connect to Ray, starting a local instance when there is no ``address``.
+
+    Returns whether this call started (or connected) Ray, so the caller shuts it
+    down; False when Ray was already initialized in this process.
+    """
+    if ray.is_initialized():
+        return False
+    if address is None:
+        # Ray lowers its workers' priority (nice 15) to keep its own daemons
+        # responsive on a busy node; on an instance started for this run the
+        # workers are the run, so they get the priority the local pool has.
+        ray.init(
+            num_cpus=workers,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+            _system_config={"worker_niceness": 0},
+        )
+        return True
+    try:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise InvalidArgumentError(
+            f"cannot reach the Ray cluster at --address {address}: {exc}"
+        ) from None
+    return True
+
+
 def _run_ray(
     batches: Iterator[list[tuple[int, str, bool]]],
     config: Config,
@@ -432,22 +461,7 @@ def _run_ray(
         raise InvalidArgumentError(
             "--engine ray needs Ray: pip install 'ctxchunk[ray]'"
         ) from None
-    started = not ray.is_initialized()
-    if started:
-        if address is None:
-            ray.init(
-                num_cpus=workers,
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-            )
-        else:
-            try:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise InvalidArgumentError(
-                    f"cannot reach the Ray cluster at --address {address}: {exc}"
-                ) from None
+    started = _start_ray(ray, workers, address)
     try:
         cpus = workers
         if address is not None:

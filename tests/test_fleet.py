@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -322,6 +323,10 @@ class TestAggregate:
             aggregate.add(SessionSummary("s", (_summary(0.1, None),)))
 
 
+def _niceness() -> int:
+    return os.nice(0)
+
+
 def _config() -> Config:
     named = {s: parse_policy(s) for s in ("baseline", "drop-oldest", "recommended")}
     return Config(named, {"budget": 3000, "chunk_tokens": 750, "model": "gpt-4o"})
@@ -358,6 +363,19 @@ class TestEngines:
         assert _aggregate_json(paths, engine="ray", workers=2) == _aggregate_json(
             paths, workers=1
         )
+
+    def test_local_ray_workers_run_at_normal_priority(self):
+        """The local instance's workers are not niced (Ray's default is 15, which
+        starves them beside any other busy process)."""
+        ray = pytest.importorskip("ray", reason="pip install 'ctxchunk[ray]'")
+        from ctxchunk._fleet import _start_ray
+
+        assert _start_ray(ray, 1, None)
+        try:
+            niceness = ray.get(ray.remote(num_cpus=1)(_niceness).remote())
+        finally:
+            ray.shutdown()
+        assert niceness == os.nice(0)
 
     def test_bad_log_is_an_outcome_not_an_exception(self, tmp_path):
         """A broken log comes back as an outcome with its error; the rest go on."""
