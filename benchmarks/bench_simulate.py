@@ -244,7 +244,8 @@ def main() -> None:
         print(
             f"\n1,000,000 sessions a month: {cost * 1e6:,.0f} core-seconds "
             f"({cost * 1e6 / 3600:,.0f} core-hours) at {cost:.3f} s a session; with "
-            f"{per_core:.0%} of a core per added worker (local, 1 -> 2):"
+            f"{per_core:.0%} of each core used (local, 1 -> 2 workers: "
+            f"{2 * per_core:.2f}x):"
         )
         for cores in (8, 32, 96):
             hours = cost * 1e6 / (cores * per_core) / 3600
