@@ -349,3 +349,33 @@ def test_the_example_runs() -> None:
         timeout=120,
     )
     assert '{"recalled": true}' in done.stdout
+
+
+def test_a_1000_turn_session_persists_and_reloads(tmp_path: Path) -> None:
+    """Issue 11's bar: persist and reload a 1,000-turn session losing nothing."""
+    path = tmp_path / "long.db"
+    window = ContextWindow(4000, chunk_tokens=400, archive=SQLiteArchive(path))
+    twin = ContextWindow(4000, chunk_tokens=400)
+    for i in range(1000):
+        role = "user" if i % 2 == 0 else "assistant"
+        text = f"Turn {i}: {_TOPICS[i % len(_TOPICS)]} Ticket T{i:04d}."
+        for w in (window, twin):
+            w.add_turn(role, text)
+    state = window.to_json()
+    assert json.loads(state)["archive"] is None  # the size of the window, not the call
+    assert len(state) < len(twin.to_json()) / 5
+    window.archive_store.close()
+    again = ContextWindow.from_json(state, archive=SQLiteArchive(path))
+    assert again.archive == twin.archive  # every chunk that left, in order
+    assert [c.id for c in again.chunks] == [c.id for c in twin.chunks]
+    every = {e.chunk.source for e in twin.archive} | {c.source for c in twin.chunks}
+    assert len(every) == 1000
+    for source in every:
+        assert again.read(source) == twin.read(source)
+    again.recall("ticket T0003", limit=1, call_id="call_old")
+    found = "".join(
+        c.text
+        for c in again.chunks
+        if c.meta.call_id == "call_old" and c.meta.marks is None
+    )
+    assert "T0003" in found
