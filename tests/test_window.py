@@ -752,18 +752,26 @@ def test_a_result_added_after_its_call_takes_the_call_tool_name():
     assert [c.meta.tool_name for c in change.added] == ["weather"]
 
 
-def test_a_result_the_group_has_no_room_for_gets_a_standalone_marker():
-    window = ContextWindow(100, chunk_tokens=20)
+def _second_result_archived(window, first, second):
+    """Two parallel weather calls in a small window; return the second result's change
+    and the sources it archived as oversize."""
     window.pin("Be brief.")
     window.add_turn("user", "Weather in Oslo and Bergen?")
     _weather_calls(window)
-    window.add_transcript(
-        [{"role": "tool", "tool_call_id": "c1", "content": "Oslo: 3 C, snow. " * 6}]
-    )
+    window.add_transcript([{"role": "tool", "tool_call_id": "c1", "content": first}])
     change = window.add_transcript(
-        [{"role": "tool", "tool_call_id": "c2", "content": "Bergen: 6 C. " * 4}]
+        [{"role": "tool", "tool_call_id": "c2", "content": second}]
     )
-    archived = {e.chunk.source for e in change.evicted if e.reason.value == "oversize"}
+    return change, {
+        e.chunk.source for e in change.evicted if e.reason.value == "oversize"
+    }
+
+
+def test_a_result_the_group_has_no_room_for_gets_a_standalone_marker():
+    window = ContextWindow(100, chunk_tokens=20)
+    _, archived = _second_result_archived(
+        window, "Oslo: 3 C, snow. " * 6, "Bergen: 6 C. " * 4
+    )
     alone = [
         c for c in window.chunks if c.meta.marks in archived and c.meta.call_id is None
     ]
@@ -781,16 +789,10 @@ def test_a_result_the_group_has_no_room_for_gets_a_standalone_marker():
 )
 def test_an_archived_result_is_named_even_in_a_full_tiny_window():
     window = ContextWindow(120)
-    window.pin("Be brief.")
-    window.add_turn("user", "Weather in Oslo and Bergen?")
-    _weather_calls(window)
-    window.add_transcript(
-        [{"role": "tool", "tool_call_id": "c1", "content": "Oslo: 3 C, snow. " * 6}]
+    _, archived = _second_result_archived(
+        window, "Oslo: 3 C, snow. " * 6, "Bergen: 6 C, wind. " * 5
     )
-    change = window.add_transcript(
-        [{"role": "tool", "tool_call_id": "c2", "content": "Bergen: 6 C, wind. " * 5}]
-    )
-    archived = {e.chunk.source for e in change.evicted if e.reason.value == "oversize"}
+    assert archived
     assert archived <= {c.meta.marks for c in window.chunks if c.meta.marks}
 
 
