@@ -797,12 +797,19 @@ class ContextWindow:
 
     def _recall_room(self) -> int:
         """Tokens a tool update can hold now without archiving any of itself."""
-        cap = self._caps.get(Role.TOOL)
-        if cap is None:
-            cap = self._default_cap
-            if self._auto_cap:
-                cap = max(1, min(cap, self._ledger.history_tokens // HISTORY_SHARE))
-        return self._capacity - self._ledger.tokens + cap
+        return self._capacity - self._ledger.tokens + self._update_cap(Role.TOOL)
+
+    def _update_cap(self, role: Role) -> int:
+        """The most history an update of ``role`` beginning now may take."""
+        cap = self._caps.get(role)
+        if cap is not None:
+            return cap
+        if not self._auto_cap:
+            return self._default_cap
+        # Never more than a quarter of the history there is to lose.
+        # (One unit may always go: see _may_take.)
+        share = self._ledger.history_tokens // HISTORY_SHARE
+        return max(1, min(self._default_cap, share))
 
     def _recallable(self, chunk: Chunk) -> bool:
         """Whether ``chunk`` (an archived part) is worth bringing back."""
@@ -1547,15 +1554,7 @@ class ContextWindow:
         op.key = key
         op.key_loss = op.loss - op.taken.get(key, 0)
         op.units = op.units_by_key.setdefault(key, set())
-        cap = self._caps.get(chunk.role)
-        if cap is None:
-            cap = self._default_cap
-            if self._auto_cap:
-                # Never more than a quarter of the history there is to lose.
-                # (One unit may always go: see _may_take.)
-                share = self._ledger.history_tokens // HISTORY_SHARE
-                cap = max(1, min(cap, share))
-        op.cap = cap
+        op.cap = self._update_cap(chunk.role)
         op.user = chunk.role is Role.USER
         if chunk.kind is Kind.TURN and not chunk.pinned and key not in op.taken:
             recent = self._recent
