@@ -207,6 +207,26 @@ def encoding_for_model(name: str) -> str:
         raise InvalidTypeError(
             f"tokenizer name must be a str, got {type(name).__name__}: {name!r:.80}"
         )
+    encoding = _resolved.get(name)
+    if encoding is None:
+        encoding = _resolve(name)
+        # Only names that resolved are kept, so an unknown name raises on every call;
+        # the bound keeps a caller that passes ever new names from growing the memo.
+        if len(_resolved) < _RESOLVED_LIMIT:
+            _resolved[name] = encoding
+    return encoding
+
+
+_resolved: dict[str, str] = {}
+"""Names :func:`encoding_for_model` has resolved, to their encoding. The answer for a
+name never changes, and one ``dict`` read or write is atomic, so threads share it
+without a lock (at worst two threads both resolve a new name)."""
+
+_RESOLVED_LIMIT = 1024
+"""The most names :data:`_resolved` keeps; later names are resolved on every call."""
+
+
+def _resolve(name: str) -> str:
     # A fine-tune is named ft:<base model>:<org>:...; its base decides, so that
     # ft:gpt-4.1-mini-... is o200k although it also starts with "ft:gpt-4".
     if name.startswith("ft:"):
@@ -357,7 +377,7 @@ def get_tokenizer(name_or_model: str | Tokenizer | None = None) -> Tokenizer:
             "tokenizer must be an encoding name, a model name or a Tokenizer, got "
             f"{type(name_or_model).__name__}: {name_or_model!r:.80}"
         )
-    encoding = encoding_for_model(name_or_model)
+    encoding = _resolved.get(name_or_model) or encoding_for_model(name_or_model)
     tokenizer = _cache.get(encoding)
     if tokenizer is None:
         with _lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import gzip
 import hashlib
@@ -460,6 +461,81 @@ class TestTokenizerObject:
         assert tokens.__all__ == sorted(tokens.__all__)
         for name in tokens.__all__:
             assert hasattr(tokens, name), name
+
+
+@pytest.fixture
+def empty_memo(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Start with no resolved names; the real memo returns afterwards."""
+    memo: dict[str, str] = {}
+    monkeypatch.setattr(tokens, "_resolved", memo)
+    return memo
+
+
+class TestRepeatCalls:
+    def test_a_name_is_resolved_once(
+        self, monkeypatch: pytest.MonkeyPatch, empty_memo: dict[str, str]
+    ) -> None:
+        """Repeat calls with a model name look it up in the memo instead of matching
+        prefixes again, and give the one cached tokenizer."""
+        resolved: list[str] = []
+        real_resolve = tokens._resolve
+
+        def counting_resolve(name: str) -> str:
+            resolved.append(name)
+            return real_resolve(name)
+
+        monkeypatch.setattr(tokens, "_resolve", counting_resolve)
+        name = "gpt-4o-mini-2024-07-18"
+        first = tokens.get_tokenizer(name)
+        assert all(tokens.get_tokenizer(name) is first for _ in range(3))
+        assert tokens.encoding_for_model(name) == "o200k_base"
+        assert tokens.get_tokenizer("gpt-4") is tokens.get_tokenizer("cl100k_base")
+        assert resolved == [name, "gpt-4", "cl100k_base"]
+        assert empty_memo == {
+            name: "o200k_base",
+            "gpt-4": "cl100k_base",
+            "cl100k_base": "cl100k_base",
+        }
+
+    @pytest.mark.parametrize("name", ["gpt-2", "claude-sonnet-4", ""])
+    def test_an_unknown_name_raises_the_same_every_time(
+        self, name: str, empty_memo: dict[str, str]
+    ) -> None:
+        """An unknown name is never remembered: each call raises the same error."""
+        messages = []
+        for _ in range(3):
+            with pytest.raises(UnknownTokenizerError) as info:
+                tokens.get_tokenizer(name)
+            messages.append(str(info.value))
+        assert messages == [messages[0]] * 3
+        assert repr(name) in messages[0]
+        assert empty_memo == {}
+
+    def test_the_memo_is_bounded(
+        self, monkeypatch: pytest.MonkeyPatch, empty_memo: dict[str, str]
+    ) -> None:
+        """Past the limit, new names are still resolved right, just not kept."""
+        monkeypatch.setattr(tokens, "_RESOLVED_LIMIT", 2)
+        names = ["gpt-4o-2024-08-06", "gpt-4-0613", "gpt-5.1", "o3-mini"]
+        encodings = [tokens.get_tokenizer(name).name for name in names]
+        assert encodings == ["o200k_base", "cl100k_base", "o200k_base", "o200k_base"]
+        assert list(empty_memo) == names[:2]
+
+    def test_threads_share_one_tokenizer(self) -> None:
+        """The cached tokenizer is shared: threads that fetch it and encode at the
+        same time (tiktoken releases the GIL while encoding) get exactly what one
+        thread gets encoding the same texts in turn."""
+        texts = [
+            f"Order {k}: the lamp ships to Oslo on day {k % 7}. " * 40
+            for k in range(64)
+        ]
+        serial = [ours().encode(text) for text in texts]
+
+        def encode(text: str) -> list[int]:
+            return tokens.get_tokenizer("gpt-4o").encode(text)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            assert list(pool.map(encode, texts)) == serial
 
 
 @pytest.fixture
