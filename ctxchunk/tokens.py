@@ -281,6 +281,11 @@ class TiktokenTokenizer:
     Counts equal ``len(encoding.encode_ordinary(text))``: special-token strings are
     ordinary text. Text tiktoken cannot represent (a lone surrogate) raises
     :class:`~ctxchunk.exceptions.EncodingError` instead of being silently replaced.
+
+    One instance is safe to share between threads, which is why :func:`get_tokenizer`
+    hands every caller the same one: it holds no mutable state of its own, and
+    tiktoken shares one ``Encoding`` per name process-wide and encodes with it from
+    many threads itself (``encode_ordinary_batch``).
     """
 
     __slots__ = ("_encode", "encoding", "name")
