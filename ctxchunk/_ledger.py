@@ -40,39 +40,64 @@ so among groups it is also window order."""
 class Unit:
     """One eviction unit: a chunk, or a tool group of calls and their results."""
 
-    __slots__ = ("chunks", "group", "kind", "masked", "role", "seq", "tokens")
+    __slots__ = (
+        "_results",
+        "_tools",
+        "chunks",
+        "gain_memo",
+        "group",
+        "kind",
+        "masked",
+        "pinned",
+        "role",
+        "seq",
+        "source",
+        "tokens",
+    )
 
     whole = True
 
     def __init__(self, chunks: tuple[Chunk, ...], tokens: int) -> None:
-        self.chunks = chunks
-        self.tokens = tokens
         self.masked = False
         self.seq = next(_SEQ)
         first = chunks[0]
         self.group = first.kind is Kind.TOOL_CALL
         self.kind = first.kind
         self.role = first.role
+        self.assign(chunks, tokens)
 
-    @property
-    def pinned(self) -> bool:
-        return self.chunks[0].pinned
-
-    @property
-    def source(self) -> str:
-        return self.chunks[0].source
+    def assign(self, chunks: tuple[Chunk, ...], tokens: int) -> None:
+        """Give the unit new chunks (a group's first chunk stays a call)."""
+        self.chunks = chunks
+        self.tokens = tokens
+        first = chunks[0]
+        self.pinned = first.pinned
+        self.source = first.source
+        # Derived on demand, then kept until the chunks change.
+        self._results: list[Chunk] | None = None
+        self._tools: set[str | None] | None = None
+        # The window's cache of what masking the unit would free.
+        self.gain_memo: tuple[object, int] | None = None
 
     def result_tools(self) -> set[str | None]:
-        """The tool names of the unit's tool results."""
-        return {c.meta.tool_name for c in self.chunks if c.kind is Kind.TOOL_RESULT}
+        """The tool names of the unit's tool results (do not modify)."""
+        tools = self._tools
+        if tools is None:
+            tools = self._tools = {
+                c.meta.tool_name for c in self.chunks if c.kind is Kind.TOOL_RESULT
+            }
+        return tools
 
     def results(self) -> list[Chunk]:
-        """The unit's tool result chunks that are content, not markers."""
-        return [
-            c
-            for c in self.chunks
-            if c.kind is Kind.TOOL_RESULT and c.meta.marks is None
-        ]
+        """The unit's content tool results, markers left out (do not modify)."""
+        results = self._results
+        if results is None:
+            results = self._results = [
+                c
+                for c in self.chunks
+                if c.kind is Kind.TOOL_RESULT and c.meta.marks is None
+            ]
+        return results
 
     def is_marker(self) -> bool:
         """Whether the unit is a standalone marker."""
@@ -499,8 +524,7 @@ class Ledger:
         fresh = unit.group and unit in self.fresh
         old_lists = self.fresh_lists(unit) if fresh else []
         self.index(unit, old_chunks, add=False)
-        unit.chunks = chunks
-        unit.tokens = self.cost(chunks)
+        unit.assign(chunks, self.cost(chunks))
         self.index(unit, chunks, add=True)
         self.tokens += unit.tokens - old_tokens
         moved: list[tuple[DList, Unit | None, bool]] = []
@@ -527,7 +551,7 @@ class Ledger:
                     else:
                         lst.insert_after(unit, after)
                 self.index(unit, chunks, add=False)
-                unit.chunks, unit.tokens = old_chunks, old_tokens
+                unit.assign(old_chunks, old_tokens)
                 self.index(unit, old_chunks, add=True)
                 self.tokens -= new_tokens - old_tokens
 

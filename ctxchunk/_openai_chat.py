@@ -261,6 +261,15 @@ def unit_cost(chunks: Sequence[Chunk], fmt: _chat.ChatFormat, count: Counter) ->
     and content, and per tool call :data:`ctxchunk._chat.TOOL_CALL_TOKENS` plus its
     name and arguments (ids are not billed). A single chunk's text is not recounted.
     """
+    if len(chunks) == 1:
+        first = chunks[0]
+        if first.role is not Role.TOOL and first.kind is not Kind.TOOL_CALL:
+            # What _plan makes of it: one message of the chunk's role and text.
+            return (
+                fmt.tokens_per_message
+                + _count_name(count, first.role.value)
+                + (first.tokens)
+            )
     total = 0
     for message in _plan(chunks):
         total += fmt.tokens_per_message + _count_name(count, message.role)

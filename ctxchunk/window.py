@@ -259,6 +259,9 @@ class ContextWindow:
         # What the operation under way archived: handed to the store when it
         # commits, forgotten when it rolls back.
         self._pending: list[Eviction] = []
+        # Counts changes to the archived parts (an undo counts too), so a cached
+        # answer that depends on them knows when it may be stale.
+        self._archive_epoch = 0
         self._next_index = 0
         self._view = View(
             self._ledger,
@@ -2030,7 +2033,9 @@ class ContextWindow:
             span = "all of it" if total == 1 else f"all {total} parts"
         else:
             span = f"part{'s' if len(parts) > 1 else ''} {_ranges(parts)} of {total}"
-        args = json.dumps({"source": source, "part": parts[0]}, ensure_ascii=False)
+        # json.dumps({"source": source, "part": parts[0]}, ensure_ascii=False),
+        # without building an encoder per marker.
+        args = f'{{"source": {_JSON_TEXT.encode(source)}, "part": {parts[0]}}}'
         end = "" if standalone else "\n"
         # The longest form that fits in a chunk: markers obey the chunk bound too.
         forms = (
@@ -2091,6 +2096,17 @@ class ContextWindow:
             return max(0, unit.tokens) if unit.live() else 0
         if not isinstance(unit, _Unit) or unit not in self._ledger.main or unit.masked:
             return 0
+        # A policy asks, then the window asks again as it masks: the answer holds
+        # while the unit's chunks and the archive are unchanged.
+        key = (exclude, self._archive_epoch)
+        memo = unit.gain_memo
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        gain = self._masked_gain(unit, exclude)
+        unit.gain_memo = (key, gain)
+        return gain
+
+    def _masked_gain(self, unit: _Unit, exclude: frozenset[str]) -> int:
         if unit.group:
             chunks = [
                 c
@@ -2156,8 +2172,10 @@ class ContextWindow:
             parts = self._pending_parts.setdefault(chunk.source, {})
             if chunk.part not in parts:
                 parts[chunk.part] = chunk
+                self._archive_epoch += 1
 
                 def undo() -> None:
+                    self._archive_epoch += 1
                     del parts[chunk.part]
                     if not parts:
                         self._pending_parts.pop(chunk.source, None)
@@ -2294,6 +2312,9 @@ def _update_key(chunk: Chunk) -> str:
     if chunk.kind in (Kind.TOOL_CALL, Kind.TOOL_RESULT) and chunk.meta.call_id:
         return "call:" + chunk.meta.call_id
     return chunk.source
+
+
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False)
 
 
 def _content_tokens(chunks: Iterable[Chunk]) -> int:
