@@ -55,7 +55,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ctxchunk._checks import WritableStr, check_int, lone_surrogate
+from ctxchunk._checks import WritableStr, check_int, load_json, lone_surrogate
 from ctxchunk._wire_read import PartError, read_content
 from ctxchunk.chunk import Chunk, ChunkMeta, chunks_of_text
 from ctxchunk.exceptions import (
@@ -320,7 +320,7 @@ def _read_jsonl(path: Path) -> Iterator[tuple[str, object]]:
         if not line.strip():
             continue
         try:
-            turn = json.loads(line, parse_constant=_reject_constant)
+            turn = load_json(line)
         except json.JSONDecodeError as exc:
             raise TranscriptError(
                 f"line {lineno} of {str(path)!r} is not JSON ({exc.msg} at column "
@@ -332,11 +332,6 @@ def _read_jsonl(path: Path) -> Iterator[tuple[str, object]]:
                 f"object per line"
             ) from None
         yield where, turn
-
-
-def _reject_constant(name: str) -> object:
-    # json.loads reads NaN and Infinity by default; no other JSON parser does.
-    raise ValueError(f"{name} is not a JSON value")
 
 
 class _Builder:
