@@ -8,8 +8,10 @@ elements that hold them, on the Lexbor tree ``_html`` already built:
 1. Furniture that is furniture by its markup alone (``<nav>``, ARIA landmarks other
    than ``main``, scripts and styles) is removed from the tree first, so it neither
    votes nor is read.
-2. Every paragraph-like element (``p``, ``pre``, ``blockquote``, and a ``div`` or
-   ``td`` with text of its own outside its blocks) with at least
+2. Every paragraph-like element (``p``, ``pre``, ``blockquote``, and a ``div``,
+   ``td``, ``section`` or ``article`` with text of its own outside its blocks,
+   as pages that write their paragraphs as loose text between ``<br>`` do) with at
+   least
    :data:`MIN_PARAGRAPH` characters votes for its parent (a full vote), its
    grandparent (half) and two more ancestors (a sixth, a ninth). A vote is worth one
    point, one per comma, and one per 100 characters up to three: long, punctuated
@@ -21,14 +23,18 @@ elements that hold them, on the Lexbor tree ``_html`` already built:
    paragraphs), times ``1 - link density`` (the share of its text inside links): a
    block of links is navigation however long it is.
 4. The best element that is not itself a part of a text (a paragraph, list or
-   table) is the content. When at least :data:`_SHARED` other good candidates lie
-   under one of its ancestors, that ancestor is (an article cut into several
-   containers). Its siblings join it when they scored well too, or are prose
-   paragraphs of their own.
+   table) is the content. An article cut into several containers moves it up to
+   an ancestor: the nearest one that also holds a good candidate of the same tag
+   and class (the layout's second body container, :data:`_TWIN`), else one under
+   which at least :data:`_SHARED` other good candidates lie. Its siblings join it
+   when they scored well too, or are prose paragraphs of their own (a ``p``, or
+   ``div`` wrappers around only one).
 
-Within the content, :func:`is_clutter` tells the converter which containers are
-still furniture: blocks that are mostly links, or whose class says they are share,
-comment or related-link widgets and that hold little prose.
+Within the content, :func:`is_clutter` tells the converter which elements are
+still furniture: blocks that are mostly links, containers whose class says they are
+share, comment, related-link or most-read widgets and that hold little prose,
+"Read more: <link>" lines, and short photo credits. The converter also drops a
+paragraph that is only an advertisement's label ("Advertisement").
 
 Every step calls into Lexbor (CSS selection, text of a subtree), so the cost is a
 few C calls per paragraph, not a Python walk of the whole tree.
@@ -56,7 +62,7 @@ _REMOVE = (
 """Elements removed before voting: not content by their markup alone."""
 
 _VOTERS = "p, pre, blockquote"
-_LOOSE = "div, td"
+_LOOSE = "div, td, section, article"
 """Elements that vote with the text they hold outside their blocks (a ``div`` used as
 a paragraph, a layout table's cell); a data table's short cells rarely reach
 :data:`MIN_PARAGRAPH`."""
@@ -70,7 +76,8 @@ _NEGATIVE = re.compile(
     r"comment|share|sharing|social|related|recommend|promo|sponsor|advert|\bads?\b|"
     r"banner|breadcrumb|cookie|consent|newsletter|subscribe|signup|footer|masthead|"
     r"sidebar|widget|popup|modal|outbrain|taboola|byline|author|tags?\b|rating|"
-    r"skip|menu|nav|gallery|slideshow|carousel|caption|credit|timestamp|dateline",
+    r"skip|menu|nav|gallery|slideshow|carousel|caption|credit|timestamp|dateline|"
+    r"trending|popular|most-?read|swiper",
     re.I,
 )
 _TAG_PRIOR = {
@@ -248,7 +255,7 @@ def _choose(tree: LexborHTMLParser) -> list[LexborNode]:
         score = scores.get(sibling.mem_id)
         if score is not None and score * (1 - link_density(sibling)) >= threshold:
             roots.append(sibling)
-        elif sibling.tag == "p":
+        elif _paragraph(sibling):
             length = _text_length(sibling)
             density = link_density(sibling, length)
             if (length > 80 and density < 0.25) or (
@@ -263,6 +270,30 @@ def _choose(tree: LexborHTMLParser) -> list[LexborNode]:
         return [scope]
     return roots
 
+
+def _paragraph(node: LexborNode) -> bool:
+    """Whether ``node`` is a paragraph, or ``div`` wrappers around only one.
+
+    A media or layout container around a first paragraph is that paragraph, as
+    Readability reads it. (A ``div`` of loose text is not taken for one here: next to
+    the content it is a standfirst or a note as often as prose.)
+    """
+    for _ in range(_WRAPPERS + 1):
+        if node.tag == "p":
+            return True
+        if node.tag != "div" or node.text(deep=False).strip():
+            return False
+        elements = [
+            child for child in node.iter() if not (child.tag or "-").startswith("-")
+        ]
+        if len(elements) != 1:
+            return False
+        node = elements[0]
+    return False
+
+
+_WRAPPERS = 3
+"""How many ``div`` wrappers around one paragraph :func:`_paragraph` looks through."""
 
 _LINK_PAGE = 0.75
 _LINK_PAGE_SHARE = 0.25
@@ -311,6 +342,22 @@ def _climb(
         for key, score in final.items()
         if key != top.mem_id and score >= best * 0.75
     ]
+    kind = (top.tag, top.attributes.get("class"))
+    twins = [
+        {node.mem_id for node in _ancestors(nodes[key])}
+        for key, score in final.items()
+        if key != top.mem_id
+        and score >= best * _TWIN
+        and (nodes[key].tag, nodes[key].attributes.get("class")) == kind
+    ]
+    if kind[1] and twins:
+        # The article's body cut in parts by the layout, each in a container of
+        # the same tag and class: the content is the nearest ancestor of two.
+        for ancestor in ancestors:
+            if ancestor.tag == "body":
+                break
+            if any(ancestor.mem_id in line for line in twins):
+                return ancestor
     if len(others) >= _SHARED:
         lines = [
             {node.mem_id for node in _ancestors(nodes[key])} | {key} for key in others
@@ -322,6 +369,9 @@ def _climb(
                 return ancestor
     return top
 
+
+_TWIN = 0.5
+"""How well a container like the best one must score to be another part of it."""
 
 _PARTS = frozenset(
     {"p", "blockquote", "pre", "ul", "ol", "dl", "li", "table", "tbody", "thead", "tr"}
@@ -336,6 +386,40 @@ _SHARED = 2
 """How many good candidates one ancestor must hold to become the content."""
 
 
+_CREDIT = re.compile(r"credit", re.I)
+_INLINE_CLUTTER_TAGS = frozenset({"span", "p", "figcaption", "small", "cite"})
+_CREDIT_LENGTH = 300
+"""Characters under which an inline element whose class or id says ``credit`` is a
+photo credit ("© Getty Images", "Photo: AP"), not prose."""
+
+
+def _credit(node: LexborNode) -> bool:
+    """Whether ``node`` is a short photo or image credit, by its class or id."""
+    attributes = node.attributes
+    names = f"{attributes.get('class') or ''} {attributes.get('id') or ''}"
+    return _CREDIT.search(names) is not None and _text_length(node) < _CREDIT_LENGTH
+
+
+_TEASER_LABEL = re.compile(
+    r"\s*(?:(?:read more|read also|also read|see more|more|don['\u2019]t miss|"
+    r"recommended|must read|watch|listen|explore further|on [\w-]+\.[a-z.]+)"
+    r"\s*(?::|\||-|\u2013|\u2014|\n|$)|also on [\w-]+\.[a-z.]+\s)",
+    re.I,
+)
+"""The label of a line that sends the reader to another page ("Read more: ...",
+"Also on example.com ...", "DON'T MISS"). "Related:" is left out on purpose: it also
+introduces links an article cites, which Readability keeps."""
+_TEASER_LENGTH = 250
+_TEASER_LINKS = 0.3
+
+
+def _link_teaser(node: LexborNode, text: str) -> bool:
+    """Whether ``node`` (whose text is ``text``) is a short "Read more: <link>" line."""
+    if len(text) > _TEASER_LENGTH or _TEASER_LABEL.match(text) is None:
+        return False
+    return link_density(node, len(text.strip())) >= _TEASER_LINKS
+
+
 def is_clutter(node: LexborNode, prose: int) -> bool:
     """Whether a container inside the content is furniture after all.
 
@@ -344,12 +428,15 @@ def is_clutter(node: LexborNode, prose: int) -> bool:
         prose: The characters of the content outside links (:class:`Content`).
 
     Returns:
-        True for a block of links (more than half its text in links, little prose)
-        or a container whose class or id names a widget and that holds little prose.
+        True for a block of links (more than half its text in links, little prose),
+        a container whose class or id names a widget and that holds little prose, a
+        "Read more: <link>" line, or a short photo credit.
     """
     tag = node.tag
     if tag not in _CLUTTER_TAGS:
-        return False
+        if tag == "p" and _link_teaser(node, node.text(deep=True)):
+            return True
+        return tag in _INLINE_CLUTTER_TAGS and _credit(node)
     if tag == "figure":
         # A photo and its credit; a figure holding code or a table is content.
         return node.css_first("pre, table") is None
@@ -358,6 +445,8 @@ def is_clutter(node: LexborNode, prose: int) -> bool:
     length = len(text.strip())
     if not length:
         return False
+    if tag == "div" and _link_teaser(node, text):
+        return True
     commas = text.count(",")
     if commas >= 10:
         return False

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
 from ctxchunk._html import extract
 
@@ -204,3 +205,187 @@ def test_code_and_tables_inside_the_content_stay():
     assert "```python\nprint('hi')\n```" in text
     assert "| a | b |\n| --- | --- |\n| 1 | 2 |" in text
     assert "Home" not in text
+
+
+# -- boilerplate rules inside and around the content ---------------------------------
+
+STORY = [
+    "The council voted on Monday night to close the old swimming baths on Mill Lane, "
+    "which have lost money every year since the roof was repaired in 2011.",
+    "Swimmers who use the pool every morning said they would take the decision to "
+    "the county court, arguing that the council had not consulted them at all.",
+    "A spokesman for the council said the building would be sold, and that the money "
+    "would go towards a new leisure centre on the edge of town, due to open in 2027.",
+    "The baths were opened in 1904 by the town's first mayor, and were for decades "
+    "the only public pool within twenty miles, drawing swimmers from every village.",
+]
+"""Four paragraphs of a local news story, written for these tests."""
+
+
+def page(body: str, *, main: bool = False) -> str:
+    """A news page around ``body``: a menu, a teaser rail and a footer outside it."""
+    teasers = "".join(
+        f"<div class='card'><a href='/s/{i}'>Another local story, number {i}</a></div>"
+        for i in range(6)
+    )
+    wrapped = f"<main>{body}</main>" if main else f"<div id='page'>{body}</div>"
+    return (
+        "<html><head><title>Baths to close</title></head><body>"
+        "<div class='menu'><a href='/'>Home</a> <a href='/news'>News</a></div>"
+        f"{wrapped}<div class='cards'>{teasers}</div>"
+        "<div class='site-footer'>Copyright the Mill Lane Post.</div></body></html>"
+    )
+
+
+def test_loose_text_in_a_section_votes():
+    """Paragraphs written as loose text between <br> inside a <section> are read."""
+    loose = "<br><br>".join(STORY)
+    picks = "".join(
+        f"<div class='pick'><p>Pick {i}: another story from the town</p></div>"
+        for i in range(4)
+    )
+    html = page(
+        "<h1>Baths to close</h1><section class='story-page'>"
+        f"<section class='story-text'>{loose}</section></section>"
+        f"<div class='picks'>{picks}</div>",
+        main=True,
+    )
+    text = extract(html).text
+    for paragraph in STORY:
+        assert paragraph in text
+    assert "another story from the town" not in text
+
+
+def test_body_split_in_twin_containers_is_read_whole():
+    """An article whose body the layout cuts into two same-class containers (with an
+    ad row between them) keeps both parts, and still drops what is around it."""
+    first = "".join(f"<p>{p}</p>" for p in STORY[:2])
+    second = "".join(f"<p>{p}</p>" for p in STORY[2:])
+    html = page(
+        "<h1>Baths to close</h1><div class='story-chunks'>"
+        f"<div class='row'><div class='body__part'>{first}</div>"
+        "<div class='rail'><a href='/shop'>Shop our deals</a></div></div>"
+        "<div class='row'><div class='ad-slot'></div></div>"
+        f"<div class='row'><div class='body__part'>{second}</div>"
+        "<div class='rail'><a href='/shop'>Shop more deals</a></div></div>"
+        "</div>"
+    )
+    text = extract(html).text
+    for paragraph in STORY:
+        assert paragraph in text
+    assert "Another local story" not in text
+    assert "Copyright" not in text
+
+
+def test_wrapped_first_paragraph_joins_the_content():
+    """A first paragraph inside a media wrapper (a div around only a p), beside the
+    container of the rest, is part of the article."""
+    rest = "".join(f"<div class='para'>{p}</div>" for p in STORY[1:])
+    html = page(
+        "<h1>Baths to close</h1><div class='story'>"
+        f"<div class='lead-media'><p><cite>(Mill Lane Post)</cite> {STORY[0]}</p></div>"
+        f"<div class='story-body'>{rest}</div></div>"
+    )
+    text = extract(html).text
+    assert text.index(STORY[0]) < text.index(STORY[1])
+    for paragraph in STORY:
+        assert paragraph in text
+
+
+def test_most_read_rail_inside_the_content_dropped():
+    """A "most read" rail of headlines placed inside the article body goes; the
+    paragraphs around it stay."""
+    rail = (
+        "<div class='rail rail--trending'><h3>Most read in local news</h3>"
+        + "".join(
+            f"<div class='rail__item'><h3>HEADLINE {i}</h3><span>A teaser line for "
+            f"another story, number {i}</span><a href='/s/{i}'></a></div>"
+            for i in range(4)
+        )
+        + "</div>"
+    )
+    body = "".join(f"<p>{p}</p>" for p in STORY[:2]) + rail
+    body += "".join(f"<p>{p}</p>" for p in STORY[2:])
+    text = extract(page(f"<h1>Baths</h1><div class='story-body'>{body}</div>")).text
+    for paragraph in STORY:
+        assert paragraph in text
+    assert "Most read" not in text
+    assert "teaser line" not in text
+
+
+def test_photo_credit_dropped_caption_kept():
+    """Inside the content a short photo credit goes, while the caption stays (a
+    caption is content to Readability's test pages)."""
+    photo = (
+        "<div class='photo'><img src='baths.jpg' alt=''>"
+        "<span class='photo-caption'>The baths in 1904</span> "
+        "<span class='image-credit'>Photo: Town Archive</span></div>"
+    )
+    body = "".join(f"<p>{p}</p>" for p in STORY[:2]) + photo
+    body += "".join(f"<p>{p}</p>" for p in STORY[2:])
+    html = page(f"<h1>Baths</h1><div class='story-body'>{body}</div>")
+    text = extract(html).text
+    assert "The baths in 1904" in text
+    assert "Town Archive" not in text
+    assert "Town Archive" in extract(html, main_content=False).text
+
+
+@pytest.mark.parametrize(
+    ("line", "dropped"),
+    [
+        (
+            "<strong>READ MORE:</strong> <a href='/s/1'>Pool users plan a protest</a>",
+            True,
+        ),
+        (
+            "Also on example.com <a href='/s/2'>Ten pools to visit this summer</a>",
+            True,
+        ),
+        (
+            "<b>DON'T MISS:</b> <a href='/s/3'>Council tax to rise again in April</a>",
+            True,
+        ),
+        ("See more: <a href='/s/4'>Photos of the baths through the years</a>", True),
+        # Related links are kept: articles use the label for sources they cite.
+        ("Related: <a href='/s/5'>The council's report on the baths</a>", False),
+        # A sentence that starts with one of the words is not a label.
+        ("More than <a href='/r'>four hundred people</a> signed the petition.", False),
+        (
+            "Watch the <a href='/v'>council meeting</a> again on the town's website.",
+            False,
+        ),
+    ],
+)
+def test_read_more_lines(line, dropped):
+    """A short "Read more: <link>" line sends the reader away and goes; prose that
+    merely starts with the same word stays."""
+    body = "".join(f"<p>{p}</p>" for p in STORY[:2]) + f"<p>{line}</p>"
+    body += "".join(f"<p>{p}</p>" for p in STORY[2:])
+    text = extract(page(f"<h1>Baths</h1><div class='story-body'>{body}</div>")).text
+    link_text = LexborHTMLParser(line).css_first("a").text()
+    assert (link_text not in text) is dropped
+    for paragraph in STORY:
+        assert paragraph in text
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "Advertisement",
+        "ADVERTISING",
+        "- Advert -",
+        "Story continues below advertisement",
+    ],
+)
+def test_advertisement_labels_dropped(label):
+    """A paragraph that only labels an ad slot goes from the main content, and only
+    from it; a sentence about advertising stays."""
+    sentence = "Advertisement boards on the baths will come down first."
+    body = "".join(f"<p>{p}</p>" for p in STORY[:2])
+    body += f"<div class='x1'><span>{label}</span></div><p>{sentence}</p>"
+    body += "".join(f"<p>{p}</p>" for p in STORY[2:])
+    html = page(f"<h1>Baths</h1><div class='story-body'>{body}</div>")
+    blocks = extract(html).text.split("\n\n")
+    assert label not in blocks
+    assert sentence in blocks
+    assert label in extract(html, main_content=False).text.split("\n\n")
