@@ -451,7 +451,7 @@ def is_clutter(node: LexborNode, prose: int) -> bool:
     if commas >= 10:
         return False
     density = link_density(node, length)
-    if weight < 0 and length < 1000:
+    if weight < 0 and length < 1000 and node.css_first("blockquote") is None:
         return True
     if length >= prose:
         # A block of links longer than all the prose of the content is what the

@@ -389,3 +389,23 @@ def test_advertisement_labels_dropped(label):
     assert label not in blocks
     assert sentence in blocks
     assert label in extract(html, main_content=False).text.split("\n\n")
+
+
+def test_embedded_post_in_a_widget_kept():
+    """A quoted social post embedded in the article (a blockquote inside a container
+    whose class says widget) is part of the story; an empty share widget is not."""
+    post = (
+        "<div class='story-widget story-tweet'><blockquote class='twitter-tweet'>"
+        "<p>Forty years of swimming there every morning, and not one of us was asked."
+        "</p>&mdash; Mill Lane Swimmers (@millswim) <a href='https://example.com/s/1'>"
+        "May 4, 2026</a></blockquote></div>"
+        "<div class='share-widget'><a href='#'>Share on Facebook</a>"
+        " <a href='#'>Share by email</a></div>"
+    )
+    body = "".join(f"<p>{p}</p>" for p in STORY[:2]) + post
+    body += "".join(f"<p>{p}</p>" for p in STORY[2:])
+    text = extract(page(f"<h1>Baths</h1><div class='story-body'>{body}</div>")).text
+    assert "> Forty years of swimming there every morning" in text
+    assert "Share on Facebook" not in text
+    for paragraph in STORY:
+        assert paragraph in text
