@@ -519,12 +519,15 @@ class Ledger:
 
             op.undo.append(undo)
 
-    def set_chunks(self, unit: Unit, chunks: tuple[Chunk, ...]) -> None:
+    def set_chunks(
+        self, unit: Unit, chunks: tuple[Chunk, ...], tokens: int | None = None
+    ) -> None:
+        """Give ``unit`` new chunks; ``tokens`` is their cost when known."""
         old_chunks, old_tokens = unit.chunks, unit.tokens
         fresh = unit.group and unit in self.fresh
         old_lists = self.fresh_lists(unit) if fresh else []
         self.index(unit, old_chunks, add=False)
-        unit.assign(chunks, self.cost(chunks))
+        unit.assign(chunks, self.cost(chunks) if tokens is None else tokens)
         self.index(unit, chunks, add=True)
         self.tokens += unit.tokens - old_tokens
         moved: list[tuple[DList, Unit | None, bool]] = []

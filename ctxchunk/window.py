@@ -1693,7 +1693,8 @@ class ContextWindow:
         if group is None:
             needed = self._cost((chunk,))
         else:
-            needed = self._cost((*group.chunks, chunk)) - group.tokens
+            before, grown = group.chunks, (*group.chunks, chunk)
+            needed = self._cost(grown) - group.tokens
         self._ledger.protected = self._protect_for(chunk)
         self._ledger.target = group
         mark = self._savepoint(op)
@@ -1718,7 +1719,10 @@ class ContextWindow:
         else:
             op.previous.append(self._ledger.last_item_id(group))
             unit = group
-            self._ledger.set_chunks(group, (*group.chunks, chunk))
+            if group.chunks is before:
+                self._ledger.set_chunks(group, grown, group.tokens + needed)
+            else:  # the policy changed the group: recount
+                self._ledger.set_chunks(group, (*group.chunks, chunk))
         op.added.append(chunk)
         op.admits.append((mark, op.key or "", chunk))
         op.units.add(unit)
