@@ -133,7 +133,7 @@ _BACKTICKS = re.compile(r"`+")
 _AD_LABEL = re.compile(
     r"\W*(?:advertisement|advertising|advert|ad|sponsored(?: content)?|"
     r"(?:story|article) continues below(?: this)? (?:advertisement|ad)|"
-    r"continue reading (?:below|the main story))\W*",
+    r"continue reading below)\W*",
     re.I,
 )
 """A paragraph that only labels an advertisement slot, dropped from main content."""
