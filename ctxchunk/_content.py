@@ -32,7 +32,9 @@ elements that hold them, on the Lexbor tree ``_html`` already built:
 
 Within the content, :func:`is_clutter` tells the converter which elements are
 still furniture: blocks that are mostly links, containers whose class says they are
-share, comment, related-link or most-read widgets and that hold little prose,
+share, comment, related-link or most-read widgets and that are short or hold no
+paragraph of prose (and no quotation: a widget around an embedded post is part of
+the story),
 "Read more: <link>" lines, and short photo credits. The converter also drops a
 paragraph that is only an advertisement's label ("Advertisement").
 
@@ -420,6 +422,19 @@ def _link_teaser(node: LexborNode, text: str) -> bool:
     return link_density(node, len(text.strip())) >= _TEASER_LINKS
 
 
+_WIDGET_LENGTH = 1000
+"""Characters under which a container whose class names a widget is clutter."""
+_PROSE_PARAGRAPH = 150
+"""Characters of a paragraph that make a long widget-classed container content."""
+
+
+def _has_paragraph(node: LexborNode) -> bool:
+    """Whether ``node`` holds a paragraph or code block of some length."""
+    return any(
+        len(p.text(deep=True).strip()) >= _PROSE_PARAGRAPH for p in node.css("p, pre")
+    )
+
+
 def is_clutter(node: LexborNode, prose: int) -> bool:
     """Whether a container inside the content is furniture after all.
 
@@ -429,8 +444,9 @@ def is_clutter(node: LexborNode, prose: int) -> bool:
 
     Returns:
         True for a block of links (more than half its text in links, little prose),
-        a container whose class or id names a widget and that holds little prose, a
-        "Read more: <link>" line, or a short photo credit.
+        a container whose class or id names a widget and that is short or holds no
+        paragraph of prose (and no quotation), a "Read more: <link>" line, or a
+        short photo credit.
     """
     tag = node.tag
     if tag not in _CLUTTER_TAGS:
@@ -451,7 +467,14 @@ def is_clutter(node: LexborNode, prose: int) -> bool:
     if commas >= 10:
         return False
     density = link_density(node, length)
-    if weight < 0 and length < 1000 and node.css_first("blockquote") is None:
+    if (
+        weight < 0
+        and node.css_first("blockquote") is None
+        and (length < _WIDGET_LENGTH or not _has_paragraph(node))
+    ):
+        # A widget by its class: short, or long but without a paragraph of prose
+        # (a grid of sponsored headlines). A quotation inside (an embedded post)
+        # makes it content.
         return True
     if length >= prose:
         # A block of links longer than all the prose of the content is what the

@@ -409,3 +409,25 @@ def test_embedded_post_in_a_widget_kept():
     assert "Share on Facebook" not in text
     for paragraph in STORY:
         assert paragraph in text
+
+
+def test_long_grid_of_sponsored_headlines_dropped():
+    """A recommendation widget (class says so) that is long but holds no paragraph of
+    prose, only headlines and labels, goes however long it is; a widget-classed
+    container that holds real paragraphs stays when it is long."""
+    grid = "<div class='trc_related_container trc_spotlight_widget'>" + "".join(
+        f"<div class='cube'><a href='/x/{i}' title='t'></a><span>A sponsored headline "
+        f"about cheap hotel rooms (number {i})</span><span>Sponsored by "
+        f"Brand {i}</span><span>Undo</span></div>"
+        for i in range(20)
+    )
+    grid += "</div>"
+    letter = "<div class='author-letter'>" + "".join(f"<p>{p} {p}</p>" for p in STORY)
+    letter += "</div>"
+    body = "".join(f"<p>{p}</p>" for p in STORY) + letter + grid
+    html = page(f"<h1>Baths</h1><div class='story-body'>{body}</div>")
+    assert len(LexborHTMLParser(grid).body.text()) > 1000
+    assert len(LexborHTMLParser(letter).body.text()) > 1000
+    text = extract(html).text
+    assert "sponsored headline" not in text
+    assert f"{STORY[0]} {STORY[0]}" in text
