@@ -63,6 +63,12 @@ _ARGS = st.dictionaries(
     _ARG_VALUES,
     max_size=3,
 )
+# Built once: a strategy made inside histories() would be made (and validated) again
+# on every draw.
+_STEPS = st.sampled_from(["human", "human", "ai", "tools"])
+_TOOL_NAMES = st.sampled_from(_TOOLS)
+_CALL_TEXTS = st.one_of(st.just(""), window_texts(max_words=12))
+_RESULTS = st.one_of(prose(max_words=150), st.just(""))
 
 
 @st.composite
@@ -79,7 +85,7 @@ def histories(draw: st.DrawFn, *, max_steps: int = 7) -> list[BaseMessage]:
         messages.append(SystemMessage(draw(window_texts(max_words=30))))
     calls = 0
     for _ in range(draw(st.integers(1, max_steps))):
-        step = draw(st.sampled_from(["human", "human", "ai", "tools"]))
+        step = draw(_STEPS)
         if step == "human":
             text = draw(window_texts(max_words=60))
             if draw(st.booleans()):
@@ -105,7 +111,7 @@ def histories(draw: st.DrawFn, *, max_steps: int = 7) -> list[BaseMessage]:
             count = draw(st.integers(1, 3))
             made = [
                 {
-                    "name": draw(st.sampled_from(_TOOLS)),
+                    "name": draw(_TOOL_NAMES),
                     "args": draw(_ARGS),
                     "id": f"call_{calls + k}",
                     "type": "tool_call",
@@ -113,10 +119,10 @@ def histories(draw: st.DrawFn, *, max_steps: int = 7) -> list[BaseMessage]:
                 for k in range(count)
             ]
             calls += count
-            text = draw(st.one_of(st.just(""), window_texts(max_words=12)))
+            text = draw(_CALL_TEXTS)
             messages.append(AIMessage(text, tool_calls=made))
             for k in draw(st.permutations(range(count))):
-                result = draw(st.one_of(prose(max_words=150), st.just("")))
+                result = draw(_RESULTS)
                 messages.append(ToolMessage(result, tool_call_id=made[k]["id"]))
     return messages
 
@@ -293,11 +299,13 @@ class TestRoundTrip:
         window.check_valid()
         chat = sent(to_langchain_messages(window))
         assert_paired(chat)
-        assert chat == respaced(render(window))
-        assert count_messages(render(window), model="gpt-4o") <= window.tokens
-        assert count_messages(chat, model="gpt-4o") == count_messages(
-            render(window), model="gpt-4o"
-        ) + respacing_tokens(window)
+        ours = render(window)
+        assert chat == respaced(ours)
+        counted = count_messages(ours, model="gpt-4o")
+        assert counted <= window.tokens
+        assert count_messages(chat, model="gpt-4o") == counted + respacing_tokens(
+            window
+        )
         assert window.tokens <= window.capacity
 
     @given(histories(max_steps=10), window_settings(), window_policies())
@@ -363,8 +371,9 @@ class TestWindowContent:
         rendered = to_langchain_messages(window)
         chat = sent(rendered)
         assert_paired(chat)
-        assert chat == respaced(render(window))
-        assert count_messages(render(window), model="gpt-4o") <= window.tokens
+        ours = render(window)
+        assert chat == respaced(ours)
+        assert count_messages(ours, model="gpt-4o") <= window.tokens
         for message in rendered:
             if isinstance(message, (HumanMessage, SystemMessage)):
                 assert "PAGESENTINEL" not in message.content

@@ -50,6 +50,13 @@ _KWARGS = st.dictionaries(
     st.one_of(window_texts(max_words=5), st.integers(-100, 10**5), st.booleans()),
     max_size=3,
 )
+# Built once: a strategy made inside histories() would be made (and validated) again
+# on every draw.
+_STEPS = st.sampled_from(["user", "user", "assistant", "tools"])
+_TOOL_NAMES = st.sampled_from(_TOOLS)
+_ASSISTANT_ROLES = st.sampled_from([MessageRole.ASSISTANT, MessageRole.MODEL])
+_CALL_SHAPES = st.sampled_from(["dict", "text", "legacy"])
+_CALL_TEXTS = st.one_of(st.just(""), window_texts(max_words=12))
 
 
 @st.composite
@@ -65,7 +72,7 @@ def histories(draw: st.DrawFn, *, max_steps: int = 7) -> list[ChatMessage]:
         )
     calls = 0
     for _ in range(draw(st.integers(1, max_steps))):
-        step = draw(st.sampled_from(["user", "user", "assistant", "tools"]))
+        step = draw(_STEPS)
         if step == "user":
             blocks: list[Any] = [TextBlock(text=draw(window_texts(max_words=60)))]
             if draw(st.booleans()):
@@ -75,16 +82,16 @@ def histories(draw: st.DrawFn, *, max_steps: int = 7) -> list[ChatMessage]:
             blocks = [TextBlock(text=draw(window_texts(max_words=60)))]
             if draw(st.booleans()):
                 blocks.insert(0, ThinkingBlock(content="Let me think."))
-            role = draw(st.sampled_from([MessageRole.ASSISTANT, MessageRole.MODEL]))
+            role = draw(_ASSISTANT_ROLES)
             messages.append(ChatMessage(role=role, blocks=blocks))
         else:
             count = draw(st.integers(1, 3))
             ids = [f"call_{calls + k}" for k in range(count)]
             calls += count
             kwargs = [draw(_KWARGS) for _ in ids]
-            names = [draw(st.sampled_from(_TOOLS)) for _ in ids]
-            shape = draw(st.sampled_from(["dict", "text", "legacy"]))
-            text = draw(st.one_of(st.just(""), window_texts(max_words=12)))
+            names = [draw(_TOOL_NAMES) for _ in ids]
+            shape = draw(_CALL_SHAPES)
+            text = draw(_CALL_TEXTS)
             blocks = [TextBlock(text=text)] if text else []
             extra: dict[str, Any] = {}
             if shape == "legacy":
