@@ -1617,12 +1617,25 @@ class ContextWindow:
             # not leave while the marker joins it): a standalone marker, which the
             # group's other parts may make room for.
             alone = self._marker(first, standalone=True)
-            if alone.id not in self._ledger.by_id:
-                # If even that fails, the window's room is pins, protected turns
-                # and the update's own group: the parts stay in the archive (read,
-                # recall) and the change reports them, unnamed in the window.
-                self._admit(op, alone)
+            if alone.id in self._ledger.by_id or self._admit(op, alone):
+                continue
+            # The window's room is pins, protected turns and the update's own
+            # group: a shorter marker, down to the bare source, in the group or
+            # alone (for which the group's other parts may make room).
+            if not self._admit_shortest(op, first):
+                pass
+            # If not even "[archived]" fits, the parts stay in the archive (read,
+            # recall) and the change reports them, unnamed in the window.
         return True
+
+    def _admit_shortest(self, op: _Op, first: Chunk) -> bool:
+        """Admit the longest short form of ``first``'s marker that fits."""
+        for tight in (1, 2, 3):
+            for standalone in (False, True):
+                short = self._marker(first, standalone=standalone, tight=tight)
+                if short.id in self._ledger.by_id or self._admit(op, short):
+                    return True
+        return False
 
     def _with_tool_name(self, chunk: Chunk) -> Chunk:
         """A result that names no tool takes the name of the call it answers.
@@ -2012,12 +2025,19 @@ class ContextWindow:
         op.previous.append(previous)
 
     def _marker(
-        self, chunk: Chunk, *, standalone: bool, extra: Sequence[Chunk] = ()
+        self,
+        chunk: Chunk,
+        *,
+        standalone: bool,
+        extra: Sequence[Chunk] = (),
+        tight: int = 0,
     ) -> Chunk:
         """The marker naming the archived parts of ``chunk``'s source.
 
-        A marker answering a call stays a ``tool_result`` of that call; any other
-        is a standalone ``document`` chunk, rendered as a ``read_document`` call.
+        ``tight`` skips that many of the longest forms (for a marker that must fit
+        a tiny room). A marker answering a call stays a ``tool_result`` of that
+        call; any other is a standalone ``document`` chunk, rendered as a
+        ``read_document`` call.
         """
         source = chunk.source
         archived = self._archived_parts(source)
@@ -2046,8 +2066,9 @@ class ContextWindow:
             f"[Archived: {what}, {span}, {tokens:,} tokens. Read it back with "
             f"{_openai_chat.DOCUMENT_TOOL} {args}.]{end}",
             f"[Archived {tokens:,} tokens: {_openai_chat.DOCUMENT_TOOL} {args}]{end}",
+            f"[archived {_JSON_TEXT.encode(source)}]{end}",
             f"[archived]{end}",
-        )
+        )[tight:]
         text, count = forms[-1], -1
         for form in forms:
             count = self._count(form)
