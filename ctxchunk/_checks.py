@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
-from typing import Annotated, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any, TypeVar
 
+import attrs
 from pydantic import AfterValidator, StrictStr
 from pydantic_core import PydanticCustomError
 
@@ -53,6 +54,64 @@ def check_bool(name: str, value: object) -> bool:
             f"{name} must be True or False, got {type(value).__name__}: {value!r:.80}"
         )
     return value
+
+
+AttrsValidator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+"""An attrs field validator: called with ``(instance, attribute, value)``, it raises
+on a bad value."""
+
+
+def int_at_least(minimum: int) -> AttrsValidator:
+    """Return an attrs validator for an ``int`` field of at least ``minimum``.
+
+    The error is :func:`check_int`'s. Compose with ``attrs.validators.optional`` to
+    allow None.
+
+    >>> @attrs.frozen
+    ... class Limit:
+    ...     keep: int = attrs.field(validator=int_at_least(1))
+    >>> Limit(0)
+    Traceback (most recent call last):
+    ...
+    ctxchunk.exceptions.InvalidArgumentError: keep=0 must be at least 1
+    """
+
+    def validate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        check_int(attribute.name, value, minimum)
+
+    return validate
+
+
+def is_bool(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Validate an attrs field that must be True or False (see :func:`check_bool`)."""
+    check_bool(attribute.name, value)
+
+
+def meta_str_in(choices: Iterable[str], what: str) -> AttrsValidator:
+    """Return an attrs validator for a string field that must be one of ``choices``.
+
+    The value is checked with :func:`check_meta_str` first; a string not among
+    ``choices`` is an error saying it is not ``what`` and listing the choices.
+
+    >>> @attrs.frozen
+    ... class Pick:
+    ...     fruit: str = attrs.field(validator=meta_str_in(("apple",), "a fruit"))
+    >>> Pick("stone")
+    Traceback (most recent call last):
+    ...
+    ctxchunk.exceptions.InvalidArgumentError: fruit='stone' is not a fruit; pass one of 'apple'
+    """  # noqa: E501
+    allowed = tuple(choices)
+
+    def validate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        check_meta_str(attribute.name, value)
+        if value not in allowed:
+            raise InvalidArgumentError(
+                f"{attribute.name}={value!r:.80} is not {what}; pass one of "
+                f"{', '.join(map(repr, allowed))}"
+            )
+
+    return validate
 
 
 def check_items(name: str, value: object, item: type[_T]) -> list[_T]:

@@ -25,7 +25,13 @@ from typing import Literal
 
 import attrs
 
-from ctxchunk._checks import check_bool, check_int, check_meta_str
+from ctxchunk._checks import (
+    check_int,
+    check_meta_str,
+    int_at_least,
+    is_bool,
+    meta_str_in,
+)
 from ctxchunk.exceptions import BudgetError, InvalidArgumentError, InvalidTypeError
 from ctxchunk.roles import Role
 from ctxchunk.tokens import ENCODINGS
@@ -63,47 +69,6 @@ def _check_name(instance: object, attribute: attrs.Attribute[str], value: str) -
         raise InvalidArgumentError(
             f"{attribute.name}={value!r} must not be empty; pass the model's API name"
         )
-
-
-def _check_provider(
-    instance: object, attribute: attrs.Attribute[str], value: str
-) -> None:
-    check_meta_str(attribute.name, value)
-    if value not in _PROVIDERS:
-        raise InvalidArgumentError(
-            f"{attribute.name}={value!r:.80} is not a provider ctxchunk knows; pass "
-            f"one of {', '.join(map(repr, _PROVIDERS))}"
-        )
-
-
-def _check_positive(
-    instance: object, attribute: attrs.Attribute[int], value: int
-) -> None:
-    check_int(attribute.name, value, 1)
-
-
-def _check_encoding(
-    instance: object, attribute: attrs.Attribute[str], value: str
-) -> None:
-    check_meta_str(attribute.name, value)
-    if value not in ENCODINGS:
-        raise InvalidArgumentError(
-            f"{attribute.name}={value!r:.80} is not an encoding ctxchunk can load "
-            f"offline; pass one of {', '.join(map(repr, ENCODINGS))}"
-        )
-
-
-def _check_flag(
-    instance: object, attribute: attrs.Attribute[bool], value: bool
-) -> None:
-    check_bool(attribute.name, value)
-
-
-def _check_rate(
-    instance: object, attribute: attrs.Attribute[int | None], value: int | None
-) -> None:
-    if value is not None:
-        check_int(attribute.name, value, 1)
 
 
 def _check_source(
@@ -149,19 +114,23 @@ class ModelSpec:
     """
 
     name: str = attrs.field(validator=_check_name)
-    provider: Provider = attrs.field(validator=_check_provider)
-    context_window: int = attrs.field(validator=_check_positive)
-    max_output_tokens: int = attrs.field(validator=_check_positive)
-    encoding: str = attrs.field(validator=_check_encoding)
+    provider: Provider = attrs.field(
+        validator=meta_str_in(_PROVIDERS, "a provider ctxchunk knows")
+    )
+    context_window: int = attrs.field(validator=int_at_least(1))
+    max_output_tokens: int = attrs.field(validator=int_at_least(1))
+    encoding: str = attrs.field(
+        validator=meta_str_in(ENCODINGS, "an encoding ctxchunk can load offline")
+    )
     source: str = attrs.field(validator=_check_source)
-    realtime: bool = attrs.field(default=False, validator=_check_flag)
+    realtime: bool = attrs.field(default=False, validator=is_bool)
     input_audio_tokens_per_second: int | None = attrs.field(
-        default=None, validator=_check_rate
+        default=None, validator=attrs.validators.optional(int_at_least(1))
     )
     output_audio_tokens_per_second: int | None = attrs.field(
-        default=None, validator=_check_rate
+        default=None, validator=attrs.validators.optional(int_at_least(1))
     )
-    exact_count: bool = attrs.field(default=True, validator=_check_flag)
+    exact_count: bool = attrs.field(default=True, validator=is_bool)
 
     def __attrs_post_init__(self) -> None:
         if self.max_output_tokens >= self.context_window:
@@ -434,6 +403,14 @@ def model_spec(name: str) -> ModelSpec:
     )
 
 
+def _check_spec(spec: object) -> None:
+    if not isinstance(spec, ModelSpec):
+        raise InvalidTypeError(
+            f"spec must be a ModelSpec, got {type(spec).__name__}: {spec!r:.80}; "
+            f"get one with model_spec(name)"
+        )
+
+
 def audio_tokens(duration_ms: int, *, role: Role | str, spec: ModelSpec) -> int:
     """Return the audio tokens a Realtime conversation item of that duration costs.
 
@@ -465,11 +442,7 @@ def audio_tokens(duration_ms: int, *, role: Role | str, spec: ModelSpec) -> int:
     21
     """
     check_int("duration_ms", duration_ms, 0)
-    if not isinstance(spec, ModelSpec):
-        raise InvalidTypeError(
-            f"spec must be a ModelSpec, got {type(spec).__name__}: {spec!r:.80}; "
-            f"get one with model_spec(name)"
-        )
+    _check_spec(spec)
     if not spec.realtime:
         raise InvalidArgumentError(
             f"spec {spec.name!r} is not a Realtime model, so its items carry no "
@@ -515,11 +488,7 @@ def budget_for(spec: ModelSpec, *, reserve_output: int | None = None) -> int:
     >>> budget_for(model_spec("gpt-realtime"), reserve_output=1_000)
     31000
     """
-    if not isinstance(spec, ModelSpec):
-        raise InvalidTypeError(
-            f"spec must be a ModelSpec, got {type(spec).__name__}: {spec!r:.80}; "
-            f"get one with model_spec(name)"
-        )
+    _check_spec(spec)
     if reserve_output is None:
         return spec.context_window - spec.max_output_tokens
     if isinstance(reserve_output, bool) or not isinstance(reserve_output, int):
