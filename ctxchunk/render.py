@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from ctxchunk._checks import check_bool
@@ -57,6 +57,7 @@ __all__ = [
     "SUMMARY_TOOL",
     "UNKNOWN_TOOL",
     "RealtimeMirror",
+    "count_realtime_events",
     "to_anthropic",
     "to_openai_chat",
     "to_realtime_events",
@@ -320,24 +321,11 @@ def to_realtime_events(
     >>> to_realtime_events(Change(added=(hi,), previous_ids=(None,)))[0]["item"]
     {'id': 'ck_b3f2dfea14bccf2988d550622e1f', 'type': 'message', 'role': 'user', 'content': [{'type': 'input_text', 'text': 'Hi!'}]}
     """  # noqa: E501
-    if not isinstance(change, Change):
-        raise InvalidTypeError(
-            f"change must be a Change, got {type(change).__name__}: {change!r:.80}"
-        )
-    if instructions is not None and not isinstance(instructions, str):
-        raise InvalidTypeError(
-            f"instructions must be a str or None, got {type(instructions).__name__}: "
-            f"{instructions!r:.80}"
-        )
+    _check_realtime_args(change, instructions)
     check_bool("event_ids", event_ids)
+    _require_instructions(change, instructions)
     events: list[dict[str, Any]] = []
     if change.instructions_changed:
-        if instructions is None:
-            raise InvalidArgumentError(
-                "change.instructions_changed is True but instructions=None; pass "
-                "instructions= the session instructions after the change (the "
-                "window's pinned system text)"
-            )
         events.append(
             {
                 "type": "session.update",
@@ -349,6 +337,54 @@ def to_realtime_events(
         for index, event in enumerate(events):
             event["event_id"] = _event_id(index, event)
     return events
+
+
+def count_realtime_events(change: Change, *, instructions: str | None = None) -> int:
+    """Return ``len(to_realtime_events(change, instructions=instructions))``.
+
+    The events are counted, not made: no item, id or text is built, so counting the
+    client events a whole session would send (as :func:`ctxchunk.simulate.simulate`
+    does for every operation of every policy) costs a fraction of rendering them.
+
+    Raises:
+        InvalidTypeError: ``change`` is not a Change, or ``instructions`` is not
+            str.
+        InvalidArgumentError: as :func:`to_realtime_events` raises it.
+
+    >>> from ctxchunk.change import Change
+    >>> from ctxchunk.chunk import Chunk
+    >>> hi = Chunk.create("Hi!", role="user", kind="turn", source="t0")
+    >>> count_realtime_events(Change(added=(hi,), previous_ids=(None,)))
+    1
+    """
+    _check_realtime_args(change, instructions)
+    _require_instructions(change, instructions)
+    if not (change.evicted or change.replaced or change.truncated):
+        # Nothing leaves, so nothing is unsent: the items of the added chunks.
+        added = sum(map(_item_count, change.added))
+        return int(change.instructions_changed) + added
+    return int(change.instructions_changed) + _RealtimeDiff(change).count()
+
+
+def _check_realtime_args(change: Change, instructions: str | None) -> None:
+    if not isinstance(change, Change):
+        raise InvalidTypeError(
+            f"change must be a Change, got {type(change).__name__}: {change!r:.80}"
+        )
+    if instructions is not None and not isinstance(instructions, str):
+        raise InvalidTypeError(
+            f"instructions must be a str or None, got {type(instructions).__name__}: "
+            f"{instructions!r:.80}"
+        )
+
+
+def _require_instructions(change: Change, instructions: str | None) -> None:
+    if change.instructions_changed and instructions is None:
+        raise InvalidArgumentError(
+            "change.instructions_changed is True but instructions=None; pass "
+            "instructions= the session instructions after the change (the "
+            "window's pinned system text)"
+        )
 
 
 def _event_id(index: int, event: dict[str, Any]) -> str:
@@ -396,6 +432,39 @@ class _RealtimeDiff:
         for replacement in change.replaced:
             if replacement.new.id not in self.before:
                 self._replace(replacement, events)
+        for chunk in self._deleted():
+            events.extend(_delete(item_id) for item_id in _item_ids(chunk))
+
+    def count(self) -> int:
+        """Return how many events :meth:`emit` adds, without making them.
+
+        The same steps as :meth:`emit`, each counting what it would send: an item
+        per id of :func:`_item_ids` (which :func:`_items` makes one for one), a
+        truncation or delete per cut, and the same skipped chunks.
+        """
+        change = self.change
+        count = 0
+        for eviction in change.evicted:
+            if eviction.reason is Reason.REFRESHED:
+                count += _item_count(eviction.chunk)
+        for cut in change.truncated:
+            self._cut(cut.before, cut.audio_end_ms)
+            count += 1
+        added: set[str] = set()
+        for chunk in change.added:
+            added.add(chunk.id)
+            if chunk.id not in self.unsent:
+                count += _item_count(chunk)
+        for replacement in change.replaced:
+            if replacement.new.id not in added:
+                count += _item_count(replacement.new)
+        for chunk in self._deleted():
+            count += _item_count(chunk)
+        return count
+
+    def _deleted(self) -> Iterator[Chunk]:
+        """Yield the chunks whose items leave the session, each once, in order."""
+        change = self.change
         # Oversize chunks never entered the session; refreshed ones went first.
         leaving = [
             (e.chunk, e.reason)
@@ -409,7 +478,7 @@ class _RealtimeDiff:
             self.deleted.add(chunk.id)
             if reason is Reason.INTERRUPTED and chunk.id in self.kept:
                 continue  # its truncated successor keeps the item
-            events.extend(_delete(item_id) for item_id in _item_ids(chunk))
+            yield chunk
 
     def _anchor(self, previous: str | None) -> str:
         seen: set[str] = set()
@@ -447,6 +516,21 @@ class _RealtimeDiff:
     def _truncate(
         self, chunk: Chunk, audio_end_ms: int, events: list[dict[str, Any]]
     ) -> None:
+        heard = self._cut(chunk, audio_end_ms)
+        if heard == 0:
+            events.append(_delete(chunk.id))
+            return
+        events.append(
+            {
+                "type": "conversation.item.truncate",
+                "item_id": chunk.id,
+                "content_index": 0,
+                "audio_end_ms": heard,
+            }
+        )
+
+    def _cut(self, chunk: Chunk, audio_end_ms: int) -> int:
+        """Record a cut turn as deleted or kept; return the audio heard (0: delete)."""
         if chunk.role is not Role.ASSISTANT or chunk.kind is not Kind.TURN:
             raise InvalidArgumentError(
                 f"cannot truncate chunk {chunk.id!r}: it is a {chunk.role.value} "
@@ -461,17 +545,9 @@ class _RealtimeDiff:
             # Nothing was heard: the turn goes. A zero-length truncation fails on
             # the server (seen in Pipecat and LiveKit).
             self.deleted.add(chunk.id)
-            events.append(_delete(chunk.id))
-            return
-        self.kept.add(chunk.id)
-        events.append(
-            {
-                "type": "conversation.item.truncate",
-                "item_id": chunk.id,
-                "content_index": 0,
-                "audio_end_ms": heard,
-            }
-        )
+        else:
+            self.kept.add(chunk.id)
+        return heard
 
 
 def _call_parts(chunks: Sequence[Chunk], index: int) -> list[Chunk]:
@@ -583,6 +659,13 @@ def _item_ids(chunk: Chunk) -> list[str]:
     if _is_paired(chunk):
         return [chunk.id, derived_item_id(chunk.id)]
     return [chunk.id]
+
+
+def _item_count(chunk: Chunk) -> int:
+    """``len(_item_ids(chunk))``, the number of items :func:`_items` makes for it."""
+    if not is_session_item(chunk):
+        return 0
+    return 2 if _is_paired(chunk) else 1
 
 
 _TOOL_SPECS: dict[str, tuple[str, dict[str, Any]]] = {

@@ -19,6 +19,7 @@ from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
 from ctxchunk.render import (
     ANTHROPIC_CONTINUATION,
     DOCUMENT_TOOL,
+    count_realtime_events,
     to_anthropic,
     to_openai_chat,
     to_realtime_events,
@@ -693,6 +694,81 @@ def test_realtime_session_follows_the_window(prior, new, data):
     expected = [i for c in window for i in _expected_items(c)]
     # A tool call's later parts ride on part 0's item, which leaves with part 0.
     assert session == expected
+
+
+@st.composite
+def any_changes(draw: st.DrawFn) -> tuple[Change, str | None]:
+    """Draw a Change of every shape (and the instructions argument): chunks added,
+    evicted for any reason (also added and evicted at once, or listed twice),
+    replaced by a chunk added with them or not, cut turns of any role with any
+    audio position (and evicted as interrupted, or not), and instructions changed
+    with or without their text."""
+    prior = draw(window_chunks(max_steps=3))
+    new = [c for c in draw(window_chunks(max_steps=3)) if c not in prior]
+    # The example window's chunks too: a change may name chunks of earlier ones.
+    pick = st.sampled_from([*prior, *new, *WINDOW])
+    truncated = [
+        Truncation(before, before, draw(st.integers(-10, 5000)))
+        for before in draw(st.lists(pick | st.just(ASSISTANT), max_size=2))
+    ]
+    cut = [t.before for t in truncated]
+    evicted = draw(
+        st.lists(
+            st.builds(
+                Eviction,
+                pick | st.sampled_from(cut or WINDOW),
+                st.sampled_from(list(Reason)),
+            ),
+            max_size=6,
+        )
+    )
+    replaced = []
+    for _ in range(draw(st.integers(0, 2))):
+        old = draw(st.lists(pick, min_size=1, max_size=3))
+        new_chunk = draw(st.sampled_from(new or WINDOW) | pick)
+        replaced.append(Replacement(tuple(old), new_chunk))
+    change = Change(
+        added=tuple(new),
+        previous_ids=_chain(new, draw(st.none() | st.sampled_from(["x", "y"]))),
+        evicted=tuple(evicted),
+        replaced=tuple(replaced),
+        truncated=tuple(truncated),
+        instructions_changed=draw(st.booleans()),
+    )
+    return change, draw(st.none() | st.just("Be brief."))
+
+
+@given(any_changes())
+def test_counting_events_equals_making_them(drawn):
+    """count_realtime_events is the number of events to_realtime_events makes, for
+    any change; where making them fails, counting fails the same way."""
+    change, instructions = drawn
+    try:
+        events = to_realtime_events(change, instructions=instructions)
+    except InvalidArgumentError as exc:
+        with pytest.raises(InvalidArgumentError, match=re.escape(str(exc))):
+            count_realtime_events(change, instructions=instructions)
+        return
+    assert count_realtime_events(change, instructions=instructions) == len(events)
+
+
+class TestCountRealtimeEvents:
+    def test_example_window(self):
+        """The hand-checked example counts its seven events."""
+        change = Change(
+            added=tuple(WINDOW), previous_ids=_chain(WINDOW), instructions_changed=True
+        )
+        assert count_realtime_events(change, instructions=PIN.text) == 7
+
+    @pytest.mark.parametrize(
+        ("change", "instructions"),
+        [("not a change", None), (Change(), 3)],
+    )
+    def test_bad_arguments(self, change, instructions):
+        """A change that is not a Change, or instructions that are not text, are
+        refused as to_realtime_events refuses them."""
+        with pytest.raises(InvalidTypeError):
+            count_realtime_events(change, instructions=instructions)
 
 
 class TestRealtimeAnchorsAcrossOperations:
