@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import pydantic
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -207,6 +208,96 @@ class TestLoadSession:
     def test_errors_are_ctxchunk_errors(self):
         """SessionLogError belongs to the library's hierarchy."""
         assert issubclass(SessionLogError, CtxChunkError)
+
+
+def _read_the_long_way(line):
+    """The event ``json.loads`` and then the event models make of a line, or None."""
+    from ctxchunk._checks import load_json
+    from ctxchunk.session import _EVENT
+
+    try:
+        data = load_json(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return _EVENT.validate_python(data)
+    except pydantic.ValidationError:
+        return None
+
+
+# Pieces of JSON, and of what is almost JSON, that an edit puts in a line.
+_EDITS = st.sampled_from(
+    [*'{}[]",:0123456789-+.eE \t', "\\", "\\u", "\\ud800", "\\ud83d\\ude00",
+     "\ud800", "\ufeff", "\x0c", "\xa0", "\x00", "NaN", "Infinity", "-0", "1e400",
+     "null", "true", "99999999999999999999", '"text": "x"', '"id": "u1"', "\n"]
+)  # fmt: skip
+
+
+@st.composite
+def edited_lines(draw):
+    """Draw a session log line (one of every event type) with a few random edits:
+    characters inserted or removed, escapes, NaN, numbers too large, BOMs,
+    duplicate keys."""
+    line = draw(st.sampled_from([*EVERY_TYPE, *EVERY_TYPE[1:3]]))
+    for _ in range(draw(st.integers(0, 3))):
+        # Edits at the ends and next to JSON's own characters, half of the time.
+        marks = [i for i, c in enumerate(line) if c in '{}[],:"']
+        at = draw(st.sampled_from([0, len(line), *marks]) | st.integers(0, len(line)))
+        if draw(st.booleans()):
+            line = line[:at] + draw(_EDITS) + line[at:]
+        else:
+            line = line[:at] + line[at + draw(st.integers(1, 4)) :]
+    return line
+
+
+class TestReadEvent:
+    @given(edited_lines())
+    def test_reads_a_line_as_json_loads_and_the_models_do(self, line):
+        """A line gives the very event json.loads and the event models make of it,
+        and an error exactly when they make none."""
+        from ctxchunk.session import _read_event
+
+        expected = _read_the_long_way(line)
+        read = _read_event(line)
+        if expected is None:
+            assert isinstance(read, str)
+        else:
+            assert read == expected
+            assert type(read) is type(expected)
+
+    @pytest.mark.parametrize(
+        ("line", "expected"),
+        [
+            ('{"type": "request", "t_ms": 1, "t_ms": 2}', RequestEvent(t_ms=2)),
+            (
+                '{"type": "tool_call", "t_ms": 0, "name": "f", "arguments": '
+                '{"n": 0.30000000000000004, "big": 123456789012345678901234567890},'
+                ' "result": "ok"}',
+                ToolCallEvent(
+                    t_ms=0,
+                    name="f",
+                    arguments={
+                        "n": 0.30000000000000004,
+                        "big": 123456789012345678901234567890,
+                    },
+                    result="ok",
+                ),
+            ),
+            ('\ufeff{"type": "request", "t_ms": 1}', None),
+            ('{"type": "request", "t_ms": 1,}', None),
+            ('{"type": "request", "t_ms": 1e2}', None),
+        ],
+    )
+    def test_edge_cases(self, line, expected):
+        """The last of two equal keys wins, numbers keep every digit, and a BOM, a
+        trailing comma or a float time is refused, as json.loads would have it."""
+        from ctxchunk.session import _read_event
+
+        assert _read_the_long_way(line) == expected
+        read = _read_event(line)
+        assert read == expected if expected is not None else isinstance(read, str)
 
 
 class TestDumpSession:
