@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import accumulate, compress, count
+from operator import is_not, itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -47,7 +49,7 @@ from ctxchunk.exceptions import (
     SessionLogError,
 )
 from ctxchunk.policies import Policy, Recommended, WholeUpdateBaseline
-from ctxchunk.render import to_realtime_events
+from ctxchunk.render import count_realtime_events
 from ctxchunk.roles import Role
 from ctxchunk.session import (
     DocumentEvent,
@@ -62,6 +64,7 @@ from ctxchunk.session import (
 )
 from ctxchunk.split import DEFAULT_MAX_TOKENS
 from ctxchunk.tokens import TiktokenTokenizer, Tokenizer, get_tokenizer
+from ctxchunk.transcript import chunk_transcript
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -522,19 +525,28 @@ def simulate(
     # distinct unit once per session, for all of them.
     rendered: dict[tuple[Chunk, ...], tuple[list[_Rendered], int]] = {}
     index_of = _index_of(session)
+    words: dict[int, list[dict[str, Any]] | None] = {}
+    windows = [_make_window(policy, budget, chunk_tokens, tok) for _, policy in named]
+    # Every window cuts a turn that fits its smallest chunk size into that one same
+    # chunk: cut it once for all of them.
+    turns = None
+    if len(windows) > 1:
+        turns = _turn_chunker(min(w.chunk_tokens for w in windows), tok)
     try:
         results = tuple(
             _Replay(
                 session,
                 name,
-                _make_window(policy, budget, chunk_tokens, tok),
+                window,
                 tok,
                 prices,
                 encode=encode,
                 rendered=rendered,
                 index_of=index_of,
+                words=words,
+                turns=turns,
             ).run()
-            for name, policy in named
+            for (name, _), window in zip(named, windows, strict=True)
         )
     finally:
         if isinstance(tok, _SessionTokenizer):
@@ -721,17 +733,22 @@ def _memo(
 
 
 def _entries_prefix(
-    previous: Sequence[_UnitEntry], current: Sequence[_UnitEntry]
+    previous: Sequence[_UnitEntry],
+    current: Sequence[_UnitEntry],
+    start: int = 0,
+    shared: int = 0,
 ) -> int:
     """Return the shared token prefix of two requests given as rendered units.
 
     Equal to :func:`_shared_prefix` of their messages: a unit entry that is the
     same object in both (the unit did not change) shares all its tokens, and from
-    the first that is not, the rest is compared message by message.
+    the first that is not, the rest is compared message by message. The caller
+    may already know that the first ``start`` entries are the same objects in
+    both, holding ``shared`` tokens.
     """
-    shared = 0
-    for index, (old, new) in enumerate(zip(previous, current, strict=False)):
-        if old is new:
+    for index in range(start, min(len(previous), len(current))):
+        old = previous[index]
+        if old is current[index]:
             shared += old[2]
             continue
         return shared + _shared_prefix(
@@ -739,6 +756,20 @@ def _entries_prefix(
             [m for entry in current[index:] for m in entry[1]],
         )
     return shared
+
+
+def _same_run(a: list[Any], i: int, b: list[Any], j: int) -> int:
+    """Return how many items from ``a[i]`` on are the very objects from ``b[j]`` on.
+
+    Compared in C (``operator.is_not`` over the two slices), so a long run of
+    units the window kept costs no Python step per unit.
+    """
+    if i >= len(a) or j >= len(b) or a[i] is not b[j]:
+        return 0
+    tail_a, tail_b = a[i:], b[j:]
+    return next(
+        compress(count(), map(is_not, tail_a, tail_b)), min(len(tail_a), len(tail_b))
+    )
 
 
 def _make_window(
@@ -762,6 +793,58 @@ def _make_window(
     return ContextWindow(
         budget, policy=policy, chunk_tokens=chunk_tokens, tokenizer=tokenizer
     )
+
+
+_TurnChunker = Callable[
+    [int, TurnEvent, "int | None", "int | None"], "list[Chunk] | None"
+]
+"""Gives the chunks of the turn at an event index (with its ``start_ms`` and
+``end_ms``) to add with ``add_chunks``, or None for ``add_turn``."""
+
+
+def _turn_chunker(chunk_tokens: int, tokenizer: Tokenizer) -> _TurnChunker:
+    """Return a :data:`_TurnChunker` that cuts each turn once for several windows.
+
+    For windows whose chunk size is ``chunk_tokens`` or more, sharing
+    ``tokenizer``. ``window.add_chunks(chunks)`` does exactly what
+    ``window.add_turn(...)`` does when ``chunks`` is what ``add_turn`` would cut and
+    there is one of them: ``add_turn`` cuts the turn with ``chunk_transcript`` at
+    the window's chunk size and tokenizer, and moves the window's turn counter on
+    by the number of chunks, ``add_chunks`` by one. A turn that fits in one chunk
+    of ``chunk_tokens`` is that one chunk at any larger size too, and a turn with an
+    ``id`` is cut the same in every window (its source is the id, not the
+    counter). So only such a turn, cut into one chunk, is given; any other (a turn
+    with no id, a longer turn, one the cut rejects, whose error ``add_turn`` then
+    reports) goes to ``add_turn``. Each window re-counts the chunk with the shared
+    tokenizer: a look-up in its memo.
+    """
+    cut: dict[int, list[Chunk] | None] = {}
+
+    def chunks(
+        index: int, event: TurnEvent, start_ms: int | None, end_ms: int | None
+    ) -> list[Chunk] | None:
+        if event.id is None:
+            return None
+        if index in cut:
+            return cut[index]
+        # The turn as ContextWindow.add_turn hands it to chunk_transcript.
+        fields = {
+            "speaker": event.speaker,
+            "start_ms": start_ms,
+            "end_ms": end_ms,
+            "id": event.id,
+        }
+        turn: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+        turn["role"] = event.role
+        turn["text"] = event.text
+        try:
+            made = chunk_transcript([turn], chunk_tokens, tokenizer=tokenizer)
+        except CtxChunkError:
+            made = []
+        cut[index] = made if len(made) == 1 else None
+        return cut[index]
+
+    return chunks
 
 
 def _history_and_roles(chunks: Iterable[Chunk]) -> tuple[int, dict[Role, int]]:
@@ -890,6 +973,13 @@ class _Replay:
     immutable tuple of frozen chunks, which renders the same (a unit given as
     anything but a tuple is rendered afresh). It is replaced at every request by
     the units in the window, so it never outgrows the window.
+
+    The replays of one session's policies share what they compute alike:
+    ``encode`` (a memo of the tokenizer), ``rendered`` (each distinct unit's
+    messages), ``index_of`` (the session's id index), ``words`` (each interrupted
+    turn's word timings as the window takes them, by event index) and ``turns``
+    (:func:`_turn_chunker`: a turn's chunks, cut once for every window). None of
+    them changes a result.
     """
 
     def __init__(
@@ -903,6 +993,8 @@ class _Replay:
         encode: Callable[[str], list[int]] | None = None,
         rendered: dict[tuple[Chunk, ...], tuple[list[_Rendered], int]] | None = None,
         index_of: Callable[[int | str], int] | None = None,
+        words: dict[int, list[dict[str, Any]] | None] | None = None,
+        turns: _TurnChunker | None = None,
     ) -> None:
         self.session = session
         self.name = name
@@ -914,8 +1006,14 @@ class _Replay:
         self.instructions: str | None = None
         self.item_sources: dict[str, str] = {}
         self.units: list[_UnitEntry] = []
+        # The units of self.units (entry[0]), and the running sums of their tokens.
+        self.keys: list[Sequence[Chunk]] = []
+        self.sums: list[int] = [0]
+        self.same = 0
         self.rendered = {} if rendered is None else rendered
         self.index_of = session.index_of if index_of is None else index_of
+        self.words = {} if words is None else words
+        self.turns = turns
         self.archived = _ArchiveText()
 
     def apply(self, index: int, event: Event) -> Change | None:
@@ -936,14 +1034,21 @@ class _Replay:
             end_ms = None
             if event.words:
                 end_ms = event.t_ms + event.words[-1].end_ms
-            change = window.add_turn(
-                event.role,
-                event.text,
-                speaker=event.speaker,
-                start_ms=event.t_ms if end_ms is not None else None,
-                end_ms=end_ms,
-                id=event.id,
-            )
+            start_ms = event.t_ms if end_ms is not None else None
+            chunks = None
+            if self.turns is not None:
+                chunks = self.turns(index, event, start_ms, end_ms)
+            if chunks is not None:
+                change = window.add_chunks(chunks)
+            else:
+                change = window.add_turn(
+                    event.role,
+                    event.text,
+                    speaker=event.speaker,
+                    start_ms=start_ms,
+                    end_ms=end_ms,
+                    id=event.id,
+                )
             if event.id is not None:
                 # The turn's first chunk, not a marker written while making room.
                 source = next(
@@ -966,13 +1071,27 @@ class _Replay:
             source = self.item_sources.get(event.item)
             if source is None or not any(c.source == source for c in window.chunks):
                 return None
-            turn = self.session.events[self.index_of(event.item)]
-            words = None
-            if isinstance(turn, TurnEvent) and turn.words is not None:
-                words = [w.model_dump() for w in turn.words]
-            change = window.interrupt(source, event.heard_ms, words=words)
+            change = window.interrupt(
+                source, event.heard_ms, words=self.words_of(event.item)
+            )
             return change
         return None
+
+    def words_of(self, item: str) -> list[dict[str, Any]] | None:
+        """Return the word timings of turn ``item`` as the window takes them.
+
+        Made once per session (``self.words`` is shared by its replays) and never
+        mutated: the window only reads them.
+        """
+        index = self.index_of(item)
+        if index in self.words:
+            return self.words[index]
+        turn = self.session.events[index]
+        words = None
+        if isinstance(turn, TurnEvent) and turn.words is not None:
+            words = [w.model_dump() for w in turn.words]
+        self.words[index] = words
+        return words
 
     def text(self, chunks: Iterable[Chunk] | None = None) -> str:
         """Return the window's text, or that of ``chunks``.
@@ -1043,27 +1162,40 @@ class _Replay:
         unit not found there is rendered again (:meth:`render_unit`), which gives
         the same messages, only at a higher cost.
         """
-        previous = self.units
+        previous, keys, sums = self.units, self.keys, self.sums
         n = len(previous)
+        units = list(self.window.render_units())
+        m = len(units)
         entries: list[_UnitEntry] = []
-        total = 0
-        j = 0
-        append = entries.append
-        for unit in self.window.render_units():
-            if j < n and previous[j][0] is unit:
-                entry = previous[j]
-                j += 1
+        total = same = i = j = 0
+        copied = False
+        while i < m:
+            # A run of the last request's units, in order: taken whole.
+            run = _same_run(units, i, keys, j)
+            if run:
+                if i == j == 0:
+                    same = run
+                entries += previous[j : j + run]
+                total += sums[j + run] - sums[j]
+                i += run
+                j += run
+                continue
+            unit = units[i]
+            for k in range(j + 1, min(n, j + _LOOKAHEAD)):
+                if keys[k] is unit:
+                    j = k  # the run from there takes it
+                    break
             else:
-                for k in range(j + 1, min(n, j + _LOOKAHEAD)):
-                    if previous[k][0] is unit:
-                        entry = previous[k]
-                        j = k + 1
-                        break
-                else:
-                    entry = self.render_unit(unit)
-            append(entry)
-            total += entry[2]
+                entry = self.render_unit(unit)
+                copied = copied or entry[0] is not unit
+                entries.append(entry)
+                total += entry[2]
+                i += 1
         self.units = entries
+        # Each entry holds its unit, the very object given, unless it was copied.
+        self.keys = list(map(itemgetter(0), entries)) if copied else units
+        self.sums = list(accumulate(map(itemgetter(2), entries), initial=0))
+        self.same = same
         return entries, total
 
     def render_unit(self, unit: Sequence[Chunk]) -> _UnitEntry:
@@ -1089,7 +1221,8 @@ class _Replay:
     def request(self, index: int) -> RequestResult:
         previous = self.units
         entries, tokens = self.render()
-        shared = _entries_prefix(previous, entries)
+        # The first self.same units are the last request's own, in place.
+        shared = _entries_prefix(previous, entries, self.same, self.sums[self.same])
         cached = self.prices.cached(shared)
         return RequestResult(
             step=index,
@@ -1127,6 +1260,7 @@ class _Replay:
         # returns no change (a probe, a request, a skipped turn) left the window as
         # it was.
         history, per_role = _history_and_roles(self.window.chunks)
+        by_role = [role_tokens[role.value] for role in per_role]
         for index, event in enumerate(self.session.events):
             try:
                 change = self.apply(index, event)
@@ -1140,8 +1274,8 @@ class _Replay:
                 if gone:
                     eviction_events += 1
                     evicted_chunks += gone
-                realtime += len(
-                    to_realtime_events(change, instructions=self.instructions)
+                realtime += count_realtime_events(
+                    change, instructions=self.instructions
                 )
                 evicted_tokens.append(
                     change.evicted_tokens
@@ -1163,8 +1297,8 @@ class _Replay:
             window_tokens.append(self.window.tokens)
             if change is not None:
                 history += _step_delta(change, per_role)
-            for role, tokens in per_role.items():
-                role_tokens[role.value].append(tokens)
+            for series, tokens in zip(by_role, per_role.values(), strict=True):
+                series.append(tokens)
         cliff = max(lost_tokens, default=0)
         cliff_step = lost_tokens.index(cliff) if cliff else -1
         share = 0.0

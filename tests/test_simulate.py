@@ -3,6 +3,7 @@ import json
 import types
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -33,6 +34,7 @@ from ctxchunk.simulate import (
     _shared,
     _shared_prefix,
     _step_delta,
+    _turn_chunker,
     default_chunk_tokens,
     simulate,
 )
@@ -576,14 +578,99 @@ class TestPrefix:
         assert _shared_prefix(previous, current) == flat
 
 
+class UnitWindow:
+    """A window whose units the test sets: ``render_units`` gives them as they are
+    (so in any order, repeated, or equal but not the same objects)."""
+
+    def __init__(self):
+        self.units = []
+        self.tokens = 0
+
+    def render_units(self):
+        return iter(self.units)
+
+
+def _unit_pool():
+    texts = ["Hi.", "Hello there.", "Tea?", "Yes, please.", "Done."]
+    pool = [
+        (Chunk.create(t, role=("user", "assistant")[i % 2], kind="turn",
+                      source=f"t{i}", tokens=1),)
+        for i, t in enumerate(texts)
+    ]  # fmt: skip
+    call = Chunk.create(
+        '{"q":"tea"}',
+        role="tool",
+        kind="tool_call",
+        source="c0",
+        meta=ChunkMeta(tool_name="search", call_id="call_1"),
+        tokens=1,
+    )
+    result = Chunk.create(
+        "Green.",
+        role="tool",
+        kind="tool_result",
+        source="r0",
+        meta=ChunkMeta(tool_name="search", call_id="call_1"),
+        tokens=1,
+    )
+    pool.append((call, result))
+    # Equal to a unit above, but other objects: rendered from the shared cache.
+    pool += [tuple(attrs.evolve(c) for c in unit) for unit in pool[:3]]
+    # A unit given as a list, which the replay copies (a list may change).
+    pool.append(list(pool[1]))
+    return pool
+
+
+class TestRenderedUnits:
+    @given(st.lists(st.lists(st.integers(0, 9), max_size=12), max_size=8))
+    @example([[0, 1, 2, 3, 4], [2, 3, 4, 5], [2, 3, 4, 5, 0], [8, 3, 4, 5, 0, 1]])
+    @example([[0, 1, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0], [0, 0, 1, 1]])
+    @example([[0, 9, 2], [0, 9, 2], [9, 9, 3]])
+    def test_requests_match_a_full_rerender(self, requests):
+        """Whatever units a window gives (evicted anywhere, reordered, repeated,
+        replaced by equal copies, given as lists), each request's size and its
+        prefix shared with the previous one equal those of serializing and
+        tokenizing every message again and comparing token by token."""
+        from ctxchunk._openai_chat import unit_messages
+
+        pool = _unit_pool()
+        window = UnitWindow()
+        tokenizer = CharTokenizer()
+        replay = _Replay(SMALL, "units", window, tokenizer, UNIT_PRICES)
+        previous = []
+        for step, picks in enumerate(requests):
+            window.units = [pool[i] for i in picks]
+            result = replay.request(step)
+            sequence = [
+                token
+                for unit in window.units
+                for message in unit_messages(unit)
+                for token in tokenizer.encode(_serialize(message))
+            ]
+            assert result.tokens == len(sequence)
+            assert result.shared_prefix == slow_prefix(previous, sequence)
+            previous = sequence
+
+
 class ReferenceReplay(_Replay):
     """A replay that also measures every request the slow obvious way: render the
-    whole window, serialize and tokenize every message, compare token by token."""
+    whole window, serialize and tokenize every message, compare token by token; and
+    counts the Realtime events by making them."""
 
     def __init__(self, *args):
         super().__init__(*args)
         self.reference = []
         self.previous_sequence = []
+        self.realtime_events = 0
+
+    def apply(self, index, event):
+        from ctxchunk.render import to_realtime_events
+
+        change = super().apply(index, event)
+        if change is not None:
+            events = to_realtime_events(change, instructions=self.instructions)
+            self.realtime_events += len(events)
+        return change
 
     def request(self, index):
         from ctxchunk.render import to_openai_chat
@@ -973,21 +1060,55 @@ class TestSessionTokenizer:
         assert json.dumps(simulate(session, budget=4000).to_dict()) == fast
 
 
+def _some_ids_dropped(session):
+    """The session with every other turn's id dropped (the turns no interrupt or
+    probe names), so that those turns are sourced by the window's turn counter."""
+    named = {e.item for e in session.events if e.type == "interrupt"}
+    named |= {e.introduced for e in session.events if e.type == "probe"}
+    turns = [e for e in session.events if e.type == "turn" and e.id not in named]
+    dropped = {id(e) for e in turns[::2]}
+    events = [
+        e.model_copy(update={"id": None}) if id(e) in dropped else e
+        for e in session.events
+    ]
+    return Session(events, name=session.name)
+
+
 @needs_window
 class TestSharedWorkAgainstAlone:
     @pytest.mark.parametrize(
-        ("seed", "budget", "chunk_tokens"), [(5, 16_000, 2000), (8, 5000, 600)]
+        ("make", "budget", "chunk_tokens"),
+        [
+            pytest.param(lambda: generate_session(5, turns=60), 16_000, 2000, id="5"),
+            pytest.param(lambda: generate_session(8, turns=60), 5000, 600, id="8"),
+            pytest.param(
+                lambda: _some_ids_dropped(generate_session(9, turns=60)),
+                3000,
+                200,
+                id="9-some-ids-dropped",
+            ),
+            # Chunks so small that turns are cut in several.
+            pytest.param(lambda: generate_session(6, turns=40), 1500, 40, id="6"),
+            pytest.param(
+                lambda: load_session(EXAMPLES / "voice_research.jsonl"),
+                4000,
+                300,
+                id="voice_research",
+            ),
+        ],
     )
-    def test_simulate_equals_each_policy_alone(self, seed, budget, chunk_tokens):
+    def test_simulate_equals_each_policy_alone(self, make, budget, chunk_tokens):
         """What ``simulate`` shares between the policies of a session (the memoized
         tokenizer, the tokens of each serialized message, each distinct unit's
-        rendering) changes no result: each policy replayed alone, in a window with
-        the plain tokenizer, nothing memoized, and every request measured the slow
-        obvious way (ReferenceReplay), gives the same JSON and the same requests."""
+        rendering, each turn's chunks, the word timings of interrupted turns)
+        changes no result: each policy replayed alone, in a window with the plain
+        tokenizer, nothing memoized, every turn added with add_turn, every request
+        measured the slow obvious way and every Realtime event made
+        (ReferenceReplay), gives the same JSON and the same requests."""
         from ctxchunk.cli import parse_policy
         from ctxchunk.tokens import get_tokenizer
 
-        session = generate_session(seed, turns=60)
+        session = make()
         specs = [
             "baseline",
             "recommended",
@@ -1007,7 +1128,51 @@ class TestSharedWorkAgainstAlone:
             assert [(r.step, r.tokens, r.shared_prefix) for r in alone.requests] == (
                 replay.reference
             )
+            assert alone.realtime_events == replay.realtime_events
             assert json.dumps(shared[spec].to_dict()) == json.dumps(alone.to_dict())
+
+
+@needs_window
+class TestTurnChunker:
+    def _window_adds(self, event, chunk_tokens, start_ms=None, end_ms=None):
+        from ctxchunk.tokens import get_tokenizer
+        from ctxchunk.window import ContextWindow
+
+        window = ContextWindow(10 * chunk_tokens, chunk_tokens=chunk_tokens)
+        window.add_turn("user", "An earlier turn, which moves the turn counter on.")
+        change = window.add_turn(
+            event.role,
+            event.text,
+            speaker=event.speaker,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            id=event.id,
+        )
+        return change.added, _turn_chunker(chunk_tokens, get_tokenizer())
+
+    def test_a_one_chunk_turn_with_an_id_is_cut_as_add_turn_cuts_it(self):
+        """A turn with an id that fits one chunk is given as the very chunk
+        add_turn adds (speaker and times included), and cut only once."""
+        event = TurnEvent(
+            t_ms=500, id="a7", role="assistant", text="Right away.", speaker="Ana"
+        )
+        added, chunker = self._window_adds(event, 50, 500, 900)
+        chunks = chunker(3, event, 500, 900)
+        assert chunks == list(added)
+        assert chunker(3, event, 500, 900) is chunks
+
+    def test_other_turns_go_to_add_turn(self):
+        """A turn with no id (sourced by the window's counter) or cut into several
+        chunks is not given: the window's add_turn takes it."""
+        from ctxchunk.tokens import get_tokenizer
+
+        chunker = _turn_chunker(8, get_tokenizer())
+        no_id = TurnEvent(t_ms=0, role="user", text="Short.")
+        long = TurnEvent(t_ms=0, id="u1", role="user", text="word " * 40)
+        assert chunker(0, no_id, None, None) is None
+        assert chunker(1, long, None, None) is None
+        added, _ = self._window_adds(long, 8)
+        assert len(added) > 1
 
 
 class TestIndexOf:
