@@ -91,45 +91,37 @@ def test_the_langchain_trim_example_runs():
         assert int(tokens) <= int(budget)
 
 
+def _order_lookup(question: str) -> list[dict[str, object]]:
+    """A user's long question, an assistant's reply with text and a call, and the
+    call's result, as Chat messages (a fresh copy on every call)."""
+    return [
+        {"role": "user", "content": question * 3},
+        {
+            "role": "assistant",
+            "content": "Let me check the order.",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "orders", "arguments": "{}"},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "Shipped."},
+    ]
+
+
 class TestRender:
     def test_joins_the_parts_of_one_message_and_its_text_with_its_calls(self):
         """A long turn cut into chunks is one message again, and an assistant
-        message's text stays with its calls; the rest is the Chat rendering."""
+        message's text stays with its calls: the messages fed in come back as they
+        were, where the Chat rendering has more messages."""
         window = ContextWindow(10_000, chunk_tokens=12)
         question = "Where is the lamp I ordered last week, and when will it come? "
-        window.add_transcript([{"role": "user", "content": question * 3}])
-        window.add_transcript(
-            [
-                {
-                    "role": "assistant",
-                    "content": "Let me check the order.",
-                    "tool_calls": [
-                        {
-                            "id": "call_1",
-                            "type": "function",
-                            "function": {"name": "orders", "arguments": "{}"},
-                        }
-                    ],
-                },
-                {"role": "tool", "tool_call_id": "call_1", "content": "Shipped."},
-            ]
-        )
+        window.add_transcript(_order_lookup(question)[:1])
+        window.add_transcript(_order_lookup(question)[1:])
         messages = render(window)
-        assert messages == [
-            {"role": "user", "content": question * 3},
-            {
-                "role": "assistant",
-                "content": "Let me check the order.",
-                "tool_calls": [
-                    {
-                        "id": "call_1",
-                        "type": "function",
-                        "function": {"name": "orders", "arguments": "{}"},
-                    }
-                ],
-            },
-            {"role": "tool", "content": "Shipped.", "tool_call_id": "call_1"},
-        ]
+        assert messages == _order_lookup(question)
         assert len(to_openai_chat(window)) > len(messages)
         assert count_messages(messages) < window.tokens
 

@@ -45,7 +45,15 @@ from ctxchunk.exceptions import (
 )
 from ctxchunk.policies import DropOldest
 from ctxchunk.session import ToolCallEvent, TurnEvent
-from tests.sdk_types import check
+from tests import adapter_checks as checks
+from tests.adapter_checks import (
+    PIN_ROLES,
+    add_pins_and_pages,
+    assert_paired,
+    fit,
+    pin_note,
+    sdk_checked,
+)
 from tests.strategies import prose, window_policies, window_settings, window_texts
 
 # -- strategies -------------------------------------------------------------------
@@ -181,46 +189,17 @@ def normalised(chat: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return out
 
 
-def fit(options: dict[str, int]) -> dict[str, int]:
-    """Window settings with chunk_tokens at most half the room, as windows require."""
-    room = options["budget"] - options["reserve_tokens"]
-    return {**options, "chunk_tokens": min(options["chunk_tokens"], room // 2)}
-
-
 def tight_window(
     history: Sequence[BaseMessage], options: dict[str, int], policy: Any
 ) -> ContextWindow:
-    """A small window fed ``history``; a system message too large to pin in it (a
-    BudgetError, as pins must fit) is fed as an evictable instruction instead."""
-    window = ContextWindow(policy=policy, **fit(options))
-    try:
-        add_langchain_messages(window, history)
-    except BudgetError as exc:
-        problem = str(exc)
-    else:
-        return window
-    assert "cannot pin" in problem
-    assert isinstance(history[0], SystemMessage)
-    window = ContextWindow(policy=policy, **fit(options))
-    add_langchain_messages(window, history, pin_system=False)
-    return window
-
-
-def assert_paired(chat: Sequence[dict[str, Any]]) -> None:
-    """Every call is answered by exactly one tool message right after its message,
-    and every tool message answers a call of the assistant message before its run."""
-    index = 0
-    while index < len(chat):
-        message = chat[index]
-        assert message["role"] != "tool", f"orphaned tool message at {index}: {chat}"
-        index += 1
-        ids = [c["id"] for c in message.get("tool_calls", ())]
-        answered = []
-        while index < len(chat) and chat[index]["role"] == "tool":
-            answered.append(chat[index]["tool_call_id"])
-            index += 1
-        assert sorted(answered) == sorted(ids), (ids, answered)
-        assert len(set(ids)) == len(ids)
+    """:func:`tests.adapter_checks.tight_window` for LangChain messages."""
+    return checks.tight_window(
+        add_langchain_messages,
+        history,
+        options,
+        policy,
+        is_system=lambda message: isinstance(message, SystemMessage),
+    )
 
 
 def respaced(chat: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -248,12 +227,7 @@ def respaced(chat: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def sent(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """What LangChain sends for ``messages``, checked against the OpenAI SDK types."""
-    chat = convert_to_openai_messages(list(messages))
-    for message in chat:
-        if message.get("tool_calls") and message["content"] == "":
-            message["content"] = None  # what the Chat rendering sends
-    check("chat messages", chat)
-    return chat
+    return sdk_checked(convert_to_openai_messages(list(messages)))
 
 
 # -- round trips ------------------------------------------------------------------
@@ -336,7 +310,7 @@ def test_adding_message_by_message_is_adding_them_at_once(history, options, poli
 
 class TestWindowContent:
     @given(
-        st.lists(st.sampled_from(["system", "user", "assistant", "tool"]), max_size=4),
+        st.lists(st.sampled_from(PIN_ROLES), max_size=4),
         st.lists(window_texts(max_words=80), min_size=1, max_size=3),
         histories(max_steps=5),
         st.integers(300, 1200),
@@ -356,16 +330,7 @@ class TestWindowContent:
             chunk_tokens=chunk_tokens,
             protect_recent_turns=protect,
         )
-        for k, role in enumerate(pin_roles):
-            window.pin(f"Pinned {role} note {k}.", role)
-        for k, page in enumerate(pages):
-            window.add_document(f"PAGESENTINEL {page}", url=f"https://docs.example/{k}")
-            window.add_tool_calls(
-                [
-                    {"name": "lookup", "arguments": {"k": k}, "result": page * 3},
-                    {"name": "lookup", "arguments": {"k": -k}, "result": page},
-                ]
-            )
+        add_pins_and_pages(window, pin_roles, pages)
         # The history's system message is not pinned: a pin may not fit this late.
         add_langchain_messages(window, history, pin_system=False)
         rendered = to_langchain_messages(window)
@@ -384,7 +349,7 @@ class TestWindowContent:
             "tool": ToolMessage,
         }
         for k, role in enumerate(pin_roles):
-            note = f"Pinned {role} note {k}."
+            note = pin_note(role, k)
             holders = [m for m in rendered if note in str(m.content)]
             assert [type(m) for m in holders] == [shown_as[role]]
 

@@ -39,9 +39,16 @@ from ctxchunk.adapters.llamaindex import (
     session_from_llamaindex,
     to_llamaindex_messages,
 )
-from ctxchunk.exceptions import BudgetError, InvalidTypeError, TranscriptError
+from ctxchunk.exceptions import InvalidTypeError, TranscriptError
 from ctxchunk.session import ToolCallEvent
-from tests.sdk_types import check
+from tests import adapter_checks as checks
+from tests.adapter_checks import (
+    PIN_ROLES,
+    add_pins_and_pages,
+    assert_paired,
+    pin_note,
+    sdk_checked,
+)
 from tests.strategies import prose, window_policies, window_settings, window_texts
 
 _TOOLS = ["search_docs", "get_weather", "query_engine_tool", "multiply"]
@@ -194,26 +201,7 @@ def valid(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
         for block in message.blocks:
             if isinstance(block, ToolCallBlock):
                 assert isinstance(block.tool_kwargs, str)
-    chat = _chat_messages(messages)
-    for message in chat:
-        if message.get("tool_calls") and message["content"] == "":
-            message["content"] = None
-    check("chat messages", chat)
-    return chat
-
-
-def assert_paired(chat: Sequence[dict[str, Any]]) -> None:
-    index = 0
-    while index < len(chat):
-        message = chat[index]
-        assert message["role"] != "tool", f"orphaned tool message at {index}"
-        index += 1
-        ids = [c["id"] for c in message.get("tool_calls", ())]
-        answered = []
-        while index < len(chat) and chat[index]["role"] == "tool":
-            answered.append(chat[index]["tool_call_id"])
-            index += 1
-        assert sorted(answered) == sorted(ids)
+    return sdk_checked(_chat_messages(messages))
 
 
 class TestRoundTrip:
@@ -238,29 +226,25 @@ class TestRoundTrip:
     ):
         """Under every policy and a tight budget the rendering is valid, pairs every
         call, and reads back as itself in a window that keeps everything."""
-        room = options["budget"] - options["reserve_tokens"]
-        options = {**options, "chunk_tokens": min(options["chunk_tokens"], room // 2)}
-        window = ContextWindow(policy=policy, **options)
-        problem = None
-        try:
-            add_llamaindex_messages(window, history)
-        except BudgetError as exc:  # a system message too large to pin here
-            problem = str(exc)
-            window = ContextWindow(policy=policy, **options)
-            add_llamaindex_messages(window, history, pin_system=False)
-        assert problem is None or "cannot pin" in problem
+        window = checks.tight_window(
+            add_llamaindex_messages,
+            history,
+            options,
+            policy,
+            is_system=lambda message: message.role is MessageRole.SYSTEM,
+        )
         rendered = to_llamaindex_messages(window)
         chat = valid(rendered)
         assert_paired(chat)
         assert chat == render(window)
         assert count_messages(chat, model="gpt-4o") <= window.tokens <= window.capacity
-        again = ContextWindow(10**6, chunk_tokens=options["chunk_tokens"])
+        again = ContextWindow(10**6, chunk_tokens=window.chunk_tokens)
         add_llamaindex_messages(again, rendered)
         assert normalised(to_llamaindex_messages(again)) == normalised(rendered)
 
 
 @given(
-    st.lists(st.sampled_from(["system", "user", "assistant", "tool"]), max_size=4),
+    st.lists(st.sampled_from(PIN_ROLES), max_size=4),
     st.lists(window_texts(max_words=80), min_size=1, max_size=3),
     histories(max_steps=5),
     st.integers(300, 1200),
@@ -274,16 +258,7 @@ def test_pins_documents_and_parallel_calls_render_with_their_roles(
     paired calls and tool messages, never as a user or system message; the Chat form
     is exactly the window's."""
     window = ContextWindow(budget, policy=policy, chunk_tokens=chunk_tokens)
-    for k, role in enumerate(pin_roles):
-        window.pin(f"Pinned {role} note {k}.", role)
-    for k, page in enumerate(pages):
-        window.add_document(f"PAGESENTINEL {page}", url=f"https://docs.example/{k}")
-        window.add_tool_calls(
-            [
-                {"name": "lookup", "arguments": {"k": k}, "result": page * 3},
-                {"name": "lookup", "arguments": {"k": -k}, "result": page},
-            ]
-        )
+    add_pins_and_pages(window, pin_roles, pages)
     add_llamaindex_messages(window, history, pin_system=False)
     rendered = to_llamaindex_messages(window)
     chat = valid(rendered)
@@ -293,7 +268,7 @@ def test_pins_documents_and_parallel_calls_render_with_their_roles(
         if message.role in (MessageRole.USER, MessageRole.SYSTEM):
             assert "PAGESENTINEL" not in (message.content or "")
     for k, role in enumerate(pin_roles):
-        note = f"Pinned {role} note {k}."
+        note = pin_note(role, k)
         holders = [m.role.value for m in rendered if note in (m.content or "")]
         assert holders == [role]
 
