@@ -1243,15 +1243,16 @@ class _Replay:
         capped_tokens: list[int] = []
         admitted_tokens: list[int] = []
         history_tokens: list[int] = []
-        # What a step that changed nothing adds: 0 to each of these.
-        steady = (
+        # What a step that took nothing out adds: 0 to each of these; a step that
+        # changed nothing also admitted nothing.
+        losses = (
             evicted_tokens,
             lost_tokens,
             replaced_tokens,
             masked_tokens,
             capped_tokens,
-            admitted_tokens,
         )
+        steady = (*losses, admitted_tokens)
         role_tokens: dict[str, list[int]] = {role: [] for role in _ROLES}
         probes: list[ProbeResult] = []
         requests: list[RequestResult] = []
@@ -1269,26 +1270,32 @@ class _Replay:
                     f"session {self.session.name!r}, event {index} ({event.type}): "
                     f"the window rejected it: {exc}"
                 ) from exc
-            if change is not None:
-                gone = len(change.evicted) + sum(len(r.old) for r in change.replaced)
-                if gone:
-                    eviction_events += 1
-                    evicted_chunks += gone
+            if change is None:
+                for series in steady:
+                    series.append(0)
+            else:
                 realtime += count_realtime_events(
                     change, instructions=self.instructions
                 )
-                evicted_tokens.append(
-                    change.evicted_tokens
-                    + sum(c.tokens for r in change.replaced for c in r.old)
-                )
-                lost_tokens.append(change.lost_tokens)
-                replaced_tokens.append(change.replaced_tokens)
-                masked_tokens.append(change.masked_tokens)
-                capped_tokens.append(change.capped_tokens)
+                if change.evicted or change.replaced or change.truncated:
+                    gone = len(change.evicted)
+                    gone += sum(len(r.old) for r in change.replaced)
+                    if gone:
+                        eviction_events += 1
+                        evicted_chunks += gone
+                    evicted_tokens.append(
+                        change.evicted_tokens
+                        + sum(c.tokens for r in change.replaced for c in r.old)
+                    )
+                    lost_tokens.append(change.lost_tokens)
+                    replaced_tokens.append(change.replaced_tokens)
+                    masked_tokens.append(change.masked_tokens)
+                    capped_tokens.append(change.capped_tokens)
+                else:
+                    # Nothing left the window: nothing evicted, lost or capped.
+                    for series in losses:
+                        series.append(0)
                 admitted_tokens.append(change.admitted_tokens)
-            else:
-                for series in steady:
-                    series.append(0)
             if isinstance(event, ProbeEvent):
                 probes.append(self.probe(index, event))
             elif isinstance(event, RequestEvent):
