@@ -1602,7 +1602,9 @@ class ContextWindow:
         sources = dict.fromkeys(c.source for c in rest if c.kind is not Kind.TOOL_CALL)
         for source in sources:
             first = next(c for c in rest if c.source == source)
-            marker = self._marker(first, standalone=self._place(first) is None)
+            marker = self._marker(
+                first, standalone=self._place(first) is None, new=True
+            )
             if marker.id in self._ledger.by_id:
                 continue  # the same marker already names these parts
             if self._admit(op, marker):
@@ -1616,7 +1618,7 @@ class ContextWindow:
             # The result's group has no room for it (what else the group holds may
             # not leave while the marker joins it): a standalone marker, which the
             # group's other parts may make room for.
-            alone = self._marker(first, standalone=True)
+            alone = self._marker(first, standalone=True, new=True)
             if alone.id in self._ledger.by_id or self._admit(op, alone):
                 continue
             # The window's room is pins, protected turns and the update's own
@@ -1632,7 +1634,9 @@ class ContextWindow:
         """Admit the longest short form of ``first``'s marker that fits."""
         for tight in (1, 2, 3):
             for standalone in (False, True):
-                short = self._marker(first, standalone=standalone, tight=tight)
+                short = self._marker(
+                    first, standalone=standalone, tight=tight, new=True
+                )
                 if short.id in self._ledger.by_id or self._admit(op, short):
                     return True
         return False
@@ -1956,7 +1960,7 @@ class ContextWindow:
             return True
         self._archive_add(op, chunk, Reason.MASKED)
         old = next((c for c in of_call if c.meta.marks is not None), None)
-        marker = self._marker(chunk, standalone=False)
+        marker = self._marker(chunk, standalone=False, new=True)
         if old is not None and old.id == marker.id:
             self._ledger.set_chunks(group, tuple(chunks))
             return True
@@ -1991,7 +1995,14 @@ class ContextWindow:
             ):
                 neighbour = near
                 break
-        marker = self._marker(chunk, standalone=True, extra=(chunk,))
+        marker = self._marker(chunk, standalone=True, extra=(chunk,), new=True)
+        named = self._ledger.by_id.get(marker.id)
+        if named is not None and named is not neighbour:
+            # The page was read again after this part was archived, and the
+            # marker naming it still stands elsewhere: the part leaves, named.
+            self._archive_add(op, chunk, Reason.MASKED)
+            self._ledger.detach(unit)
+            return True
         cost = self._cost((marker,))
         before = unit.tokens + (neighbour.tokens if neighbour is not None else 0)
         if cost >= before:
@@ -2031,13 +2042,17 @@ class ContextWindow:
         standalone: bool,
         extra: Sequence[Chunk] = (),
         tight: int = 0,
+        new: bool = False,
     ) -> Chunk:
         """The marker naming the archived parts of ``chunk``'s source.
 
         ``tight`` skips that many of the longest forms (for a marker that must fit
         a tiny room). A marker answering a call stays a ``tool_result`` of that
         call; any other is a standalone ``document`` chunk, rendered as a
-        ``read_document`` call.
+        ``read_document`` call. A ``new`` marker (one to admit) takes the next
+        form rather than the id of a marker that left in this operation: nothing
+        that leaves comes back within one operation, so a change stays readable
+        as "added, then evicted".
         """
         source = chunk.source
         archived = self._archived_parts(source)
@@ -2069,12 +2084,22 @@ class ContextWindow:
             f"[archived {_JSON_TEXT.encode(source)}]{end}",
             f"[archived]{end}",
         )[tight:]
+        part = min(parts[0], total - 1)
+        left = self._left_markers() if new else set()
         text, count = forms[-1], -1
+        taken: tuple[str, int] | None = None
         for form in forms:
             count = self._count(form)
-            if count <= self._chunk_tokens:
-                text = form
-                break
+            if count > self._chunk_tokens:
+                continue
+            if left and make_chunk_id(source, part, form) in left:
+                taken = taken or (form, count)
+                continue
+            text = form
+            break
+        else:
+            if taken is not None:
+                text, count = taken
         if standalone or chunk.kind is not Kind.TOOL_RESULT:
             kind = Kind.DOCUMENT if chunk.kind is not Kind.TOOL_RESULT else chunk.kind
             meta = ChunkMeta(
@@ -2091,11 +2116,20 @@ class ContextWindow:
             role=Role.TOOL,
             kind=kind,
             source=source,
-            part=min(parts[0], total - 1),
+            part=part,
             parts=total,
             meta=meta,
             tokens=count,
         )
+
+    def _left_markers(self) -> set[str]:
+        """The ids of the markers that left the window in the operation under way."""
+        op = self._ledger.op
+        if op is None:
+            return set()
+        left = {e.chunk.id for e in op.evicted if e.chunk.meta.marks is not None}
+        left.update(c.id for r in op.replaced for c in r.old if c.meta.marks)
+        return left
 
     def _part_gain(self, group: _Unit, chunk: Chunk) -> int:
         """What evicting ``chunk`` alone from ``group`` frees (may be negative)."""

@@ -845,3 +845,30 @@ def test_a_page_partly_in_takes_no_unit_past_the_cap():
     user = [c for c in window.chunks if c.role.value == "user" and c.source == "u1"]
     assert user, "the user's first turn was evicted for a page"
     window.check_valid()
+
+
+def test_a_page_read_again_after_its_marker_stays_one_marker():
+    """A page masked to a marker, read again and masked again, leaves its part
+    named by the marker already standing, not by a second copy of it (found by the
+    state machine: two chunks with one id broke the window's index)."""
+    window = ContextWindow(2441, chunk_tokens=164, protect_recent_turns=0)
+    words = " ".join(
+        f"Harbour note {i}: the ferry to island {i % 7} leaves at {i % 24}:15."
+        for i in range(400)
+    ).split()
+
+    def page(start: int, count: int, n: int) -> object:
+        return window.add_document(
+            " ".join(words[start : start + count]), url=f"https://example.com/{n}"
+        )
+
+    page(0, 2000, 1)  # larger than the window: its rest is archived, named
+    for n in (2, 3, 4, 2, 3):
+        # Page 2 is short and read twice; the others push it out in between.
+        if n == 2:
+            page(40, 25, n)
+        else:
+            page(100 * n, 110, n)
+        ids = [c.id for c in window.chunks]
+        assert len(ids) == len(set(ids))
+        window.check_valid()
