@@ -302,6 +302,22 @@ class DropOldest:
         return {"name": "DropOldest"}
 
 
+def _check_head(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """A share of the window in [0, 1): 0 keeps no head."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidTypeError(
+            f"{attribute.name} must be a float, got {type(value).__name__}: "
+            f"{value!r:.80}"
+        )
+    if not 0.0 <= value < 1.0:
+        raise InvalidArgumentError(
+            f"{attribute.name}={value} must be in [0, 1); 0.25 evicts the oldest "
+            f"quarter of the window last"
+        )
+
+
 def _check_share(
     instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:
@@ -735,12 +751,19 @@ class Recommended:
 
     1. tool context (document parts, tool results part by part), *masked*: a
        marker names what was archived and how to read it back, so the model can
-       still reach it; the newest ``keep_tools`` tool call groups are spared;
+       still reach it; the newest ``keep_tools`` tool call groups are spared until
+       the model has answered them (an assistant turn follows);
     2. assistant turns;
     3. the spared tool context, masked too;
     4. what is left of tool context, markers included, then anything else but
        user turns;
     5. user turns.
+
+    The oldest history up to ``keep_head`` of the capacity (the conversation's
+    opening, where a user usually states the task) is evicted last of all: it is
+    the prefix a provider's prompt cache keeps between cuts, so a cut that takes
+    the history after it still reads the opening from the cache. Masking may still
+    reach it.
 
     The window's update cap (``max_update_tokens``) bounds each cut, so one step
     never loses more than a fifth of the window or a quarter of the history. See the
@@ -749,6 +772,7 @@ class Recommended:
 
     retain: float = attrs.field(default=0.8, validator=_check_share)
     keep_tools: int = attrs.field(default=1, validator=_nonneg)
+    keep_head: float = attrs.field(default=0.25, validator=_check_head)
 
     def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
         """Make room for a chunk costing ``needed`` tokens (see the class docs)."""
@@ -758,15 +782,19 @@ class Recommended:
         spared = {
             c.meta.call_id
             for unit in view.newest_tool_groups(self.keep_tools)
+            if not _answered(view, unit)
             for c in unit.chunks
             if c.meta.call_id
         }
+        head = _head(view, int(view.capacity * self.keep_head))
         yield from self._mask(view, goal, spared)
-        yield from self._evict(view, goal, Role.ASSISTANT)
+        yield from self._evict(view, goal, Role.ASSISTANT, head)
         yield from self._mask(view, goal, set())
-        yield from self._evict(view, goal, Role.TOOL)
-        yield from self._evict(view, goal, None, keep=Role.USER)
-        yield from self._evict(view, goal, Role.USER)
+        yield from self._evict(view, goal, Role.TOOL, head)
+        yield from self._evict(view, goal, None, head, keep=Role.USER)
+        yield from self._evict(view, goal, Role.USER, head)
+        # Last, the head, oldest first (the window's backstop would take it too).
+        yield from self._evict(view, goal, None, set())
 
     @staticmethod
     def _mask(
@@ -777,8 +805,8 @@ class Recommended:
         for unit in reversed(list(view.candidates(Role.TOOL))):
             if view.free >= goal:
                 return
-            if not view.evictable(unit):
-                continue
+            if not view.evictable(unit) or unit.tokens <= 0:
+                continue  # (a part's tokens are what masking it frees)
             first = unit.chunks[0]
             if first.meta.marks is not None or first.meta.call_id in spared:
                 continue
@@ -787,12 +815,16 @@ class Recommended:
 
     @staticmethod
     def _evict(
-        view: WindowView, goal: int, role: Role | None, keep: Role | None = None
+        view: WindowView,
+        goal: int,
+        role: Role | None,
+        head: Collection[str],
+        keep: Role | None = None,
     ) -> Iterator[Action]:
         for unit in view.candidates(role):
             if view.free >= goal:
                 return
-            if unit.role is not keep:
+            if unit.role is not keep and unit.chunks[0].id not in head:
                 yield Evict(unit)
 
     def to_dict(self) -> dict[str, Any]:
@@ -801,7 +833,30 @@ class Recommended:
             "name": "Recommended",
             "retain": self.retain,
             "keep_tools": self.keep_tools,
+            "keep_head": self.keep_head,
         }
+
+
+def _head(view: WindowView, tokens: int) -> set[str]:
+    """The first chunk ids of the oldest candidates holding ``tokens`` of history."""
+    head: set[str] = set()
+    held = 0
+    for unit in view.candidates():
+        if held >= tokens:
+            break
+        head.add(unit.chunks[0].id)
+        held += unit.tokens
+    return head
+
+
+def _answered(view: WindowView, group: UnitView) -> bool:
+    """Whether an assistant turn follows ``group`` in the window."""
+    unit = view.following(group)
+    while unit is not None:
+        if unit.role is Role.ASSISTANT and unit.kind is Kind.TURN:
+            return True
+        unit = view.following(unit)
+    return False
 
 
 @attrs.frozen(slots=True)

@@ -1606,7 +1606,11 @@ class ContextWindow(PolicyApplication):
                 return False
             if op.cap is not None:
                 op.cap += self._chunk_tokens
-            if self._admit(op, marker) or marker.meta.call_id is None:
+            if self._admit(op, marker):
+                continue
+            if marker.meta.call_id is None:
+                # A turn's or a page's marker: a shorter one, alone.
+                self._admit_shortest(op, first, standalone=(True,))
                 continue
             # The result's group has no room for it (what else the group holds may
             # not leave while the marker joins it): a standalone marker, which the
@@ -1616,20 +1620,19 @@ class ContextWindow(PolicyApplication):
                 continue
             # The window's room is pins, protected turns and the update's own
             # group: a shorter marker, down to the bare source, in the group or
-            # alone (for which the group's other parts may make room).
-            if not self._admit_shortest(op, first):
-                pass
-            # If not even "[archived]" fits, the parts stay in the archive (read,
-            # recall) and the change reports them, unnamed in the window.
+            # alone (for which the group's other parts may make room). If not even
+            # "[archived]" fits, the parts stay in the archive (read, recall) and
+            # the change reports them, unnamed in the window.
+            self._admit_shortest(op, first)
         return True
 
-    def _admit_shortest(self, op: _Op, first: Chunk) -> bool:
+    def _admit_shortest(
+        self, op: _Op, first: Chunk, standalone: Sequence[bool] = (False, True)
+    ) -> bool:
         """Admit the longest short form of ``first``'s marker that fits."""
         for tight in (1, 2, 3):
-            for standalone in (False, True):
-                short = self._marker(
-                    first, standalone=standalone, tight=tight, new=True
-                )
+            for alone in standalone:
+                short = self._marker(first, standalone=alone, tight=tight, new=True)
                 if short.id in self._ledger.by_id or self._admit(op, short):
                     return True
         return False

@@ -16,9 +16,12 @@ from pathlib import Path
 from ctxchunk import ContextWindow, tool_definitions
 from ctxchunk.archive import SQLiteArchive
 
-TURNS = [
+OPENING = [
     ("user", "Hi, my order 88213 arrived with a cracked blender jar."),
-    ("assistant", "Sorry about that. Can you tell me the jar's model number?"),
+    ("assistant", "Sorry about that. Let me see which warehouses have jars."),
+]
+DETAILS = [
+    ("assistant", "Can you tell me the jar's model number?"),
     ("user", "It says BJ-450 on the base. I bought it on the 3rd of May."),
     ("assistant", "Thanks. I can send a new jar or refund the order."),
     ("user", "A new jar please, to 14 Quay Street, Leith."),
@@ -31,9 +34,12 @@ def main() -> None:
         window = ContextWindow(
             300, chunk_tokens=60, archive=SQLiteArchive(path, session="call-42")
         )
-        for role, text in TURNS:
+        for role, text in OPENING:
             window.add_turn(role, text)
         for i in range(12):  # the call goes on: stock lookups, questions
+            if i == 2:  # the details come mid-call, and leave the window later
+                for role, text in DETAILS:
+                    window.add_turn(role, text)
             window.add_turn("user", f"Is warehouse {i} closer to Leith?")
             window.add_tool_call(
                 "lookup_stock", {"warehouse": i}, f"Warehouse {i}: 3 jars. " * 6

@@ -14,6 +14,7 @@ from ctxchunk.policies import (
     ClearToolResults,
     DropOldest,
     MiddleOut,
+    Recommended,
     RetentionRatio,
     RolePriority,
     Summarize,
@@ -32,6 +33,8 @@ ALL = [
     ClearToolResults(keep=2),
     Summarize(),
     Chain(ClearToolResults(keep=1), RolePriority()),
+    Recommended(),
+    Recommended(keep_head=0.0, keep_tools=0),
 ]
 
 
@@ -245,3 +248,85 @@ def test_clear_tool_results_skips_results_shorter_than_placeholder():
         results = [c for c in window.chunks if c.kind.value == "tool_result"]
         assert all(c.text == "ok" for c in results)
         assert window.tokens <= 300
+
+
+def _chat(policy: Recommended, turns: int = 30) -> ContextWindow:
+    window = ContextWindow(600, chunk_tokens=60, policy=policy, protect_recent_turns=1)
+    window.pin("Rules.")
+    for i in range(turns):
+        window.add_turn("user", f"Question {i}: my order A-{1000 + i} has a lamp.")
+        window.add_turn("assistant", f"Answer {i}: the lamp of A-{1000 + i} ships.")
+    return window
+
+
+def test_recommended_evicts_the_conversations_opening_last():
+    """The oldest history up to keep_head of the room stays while later history
+    leaves; with keep_head=0 the opening goes first."""
+    kept = _chat(Recommended(keep_head=0.25))
+    texts = [c.text for c in kept.chunks]
+    assert texts[1].startswith("Question 0:")  # the opening, after the pin
+    assert not any(t.startswith("Question 10:") for t in texts)  # the middle left
+    head = sum(c.tokens for c in kept.chunks[1:] if c.source in {"turn-0", "turn-1"})
+    assert head <= 0.25 * kept.capacity
+    plain = _chat(Recommended(keep_head=0.0))
+    assert not any(c.text.startswith("Question 0:") for c in plain.chunks)
+    for window in (kept, plain):
+        window.check_valid()
+
+
+def test_recommended_spares_the_newest_result_until_the_model_answers_it():
+    def window_with_result(answered: bool) -> ContextWindow:
+        window = ContextWindow(
+            250,
+            chunk_tokens=60,
+            policy=Recommended(keep_head=0.0),
+            protect_recent_turns=0,
+        )
+        for i in range(3):
+            window.add_turn("user", f"Question {i} about lamps?")
+            window.add_turn("assistant", f"Answer {i}: lamps are fine today.")
+        window.add_tool_call("search", {"q": "lamp"}, "Lamp facts. " * 40)
+        if answered:
+            window.add_turn("assistant", "The lamp is in stock.")
+        window.add_turn("user", "More about it? " + "Please say more. " * 10)
+        return window
+
+    waiting = window_with_result(answered=False)
+    assert not any(c.meta.marks for c in waiting.chunks)  # the result stays whole
+    gone = {e.chunk.source for e in waiting.archive if e.reason is Reason.POLICY}
+    assert gone  # a cut happened
+    assert gone <= {"turn-1", "turn-3", "turn-5"}  # of assistant turns only
+    done = window_with_result(answered=True)
+    assert any(c.meta.marks for c in done.chunks)  # answered: masked, named
+    for window in (waiting, done):
+        window.check_valid()
+
+
+def test_recommended_masks_no_part_that_frees_nothing():
+    """A last part shorter than its marker is not masked first (it would take the
+    update's first piece and free nothing): the user's turn gets in."""
+    window = ContextWindow(
+        250, chunk_tokens=60, policy=Recommended(), protect_recent_turns=0
+    )
+    for i in range(3):
+        window.add_turn("user", f"Question {i} about lamps?")
+        window.add_turn("assistant", f"Answer {i}: lamps are fine today.")
+    window.add_tool_call("search", {"q": "lamp"}, "Lamp facts. " * 40)
+    window.add_turn("assistant", "The lamp is in stock.")
+    change = window.add_turn("user", "More about it? " + "Please say more. " * 8)
+    assert change.capped_tokens == 0
+    assert window.chunks[-1].text.startswith("More about it?")
+    window.check_valid()
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 2])
+def test_recommended_keep_head_is_a_share_below_one(bad):
+    with pytest.raises(InvalidArgumentError, match="keep_head"):
+        Recommended(keep_head=bad)
+    with pytest.raises(InvalidTypeError, match="keep_head"):
+        Recommended(keep_head=True)
+
+
+def test_recommended_round_trips_with_its_head():
+    policy = Recommended(retain=0.7, keep_tools=2, keep_head=0.1)
+    assert policy_from_dict(policy.to_dict()) == policy
