@@ -7,7 +7,8 @@ chunks themselves and returns plain, JSON-ready dicts and lists:
 - :func:`to_anthropic`: Anthropic Messages API ``system`` and ``messages``;
 - :func:`to_realtime_events`: the OpenAI Realtime client events that bring a live
   session in line with the window after one operation
-  (a :class:`~ctxchunk.change.Change`).
+  (a :class:`~ctxchunk.change.Change`); :func:`count_realtime_events` says how many
+  there are without making them.
 
 Roles are kept as the chunks state them (see :mod:`ctxchunk.roles`): only user turns
 are ever rendered as user speech, only instructions (and ``system`` summaries) as
