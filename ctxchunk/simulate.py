@@ -433,7 +433,7 @@ def policy_name(policy: object) -> str:
     """Return the name a policy is reported under: its ``str``, without a bare ``()``.
 
     >>> policy_name(WholeUpdateBaseline()), policy_name(Recommended())
-    ('baseline', 'Recommended(retain=0.8, keep_tools=1)')
+    ('baseline', 'Recommended(retain=0.8, keep_tools=1, keep_head=0.25)')
     """
     text = str(policy)
     if text.startswith("<") or not text:
