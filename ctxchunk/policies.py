@@ -302,34 +302,34 @@ class DropOldest:
         return {"name": "DropOldest"}
 
 
-def _check_head(
-    instance: object, attribute: attrs.Attribute[Any], value: object
-) -> None:
-    """A share of the window in [0, 1): 0 keeps no head."""
+def _float(attribute: attrs.Attribute[Any], value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidTypeError(
             f"{attribute.name} must be a float, got {type(value).__name__}: "
             f"{value!r:.80}"
         )
-    if not 0.0 <= value < 1.0:
-        raise InvalidArgumentError(
-            f"{attribute.name}={value} must be in [0, 1); 0.25 evicts the oldest "
-            f"quarter of the window last"
-        )
+    return float(value)
 
 
 def _check_share(
     instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:
     """A share of the window in (0, 1], such as ``ratio`` or ``retain``."""
-    name = attribute.name
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidTypeError(
-            f"{name} must be a float, got {type(value).__name__}: {value!r:.80}"
-        )
-    if not 0.0 < value <= 1.0:
+    if not 0.0 < _float(attribute, value) <= 1.0:
         raise InvalidArgumentError(
-            f"{name}={value} must be in (0, 1]; 0.8 keeps 80% of the window after a cut"
+            f"{attribute.name}={value} must be in (0, 1]; 0.8 keeps 80% of the "
+            f"window after a cut"
+        )
+
+
+def _check_head(
+    instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """A share of the window in [0, 1), such as ``keep_head``: 0 keeps no head."""
+    if not 0.0 <= _float(attribute, value) < 1.0:
+        raise InvalidArgumentError(
+            f"{attribute.name}={value} must be in [0, 1); 0.25 evicts the oldest "
+            f"quarter of the window last"
         )
 
 
@@ -838,14 +838,18 @@ class Recommended:
 
 
 def _head(view: WindowView, tokens: int) -> set[str]:
-    """The first chunk ids of the oldest candidates holding ``tokens`` of history."""
+    """The first chunk ids of the oldest candidates holding ``tokens`` of history.
+
+    History is counted in chunk tokens: a part's ``tokens`` is what evicting it would
+    free, which prices a marker, and is not what the head holds.
+    """
     head: set[str] = set()
     held = 0
     for unit in view.candidates():
         if held >= tokens:
             break
         head.add(unit.chunks[0].id)
-        held += unit.tokens
+        held += sum(c.tokens for c in unit.chunks)
     return head
 
 
