@@ -265,11 +265,8 @@ def unit_cost(chunks: Sequence[Chunk], fmt: _chat.ChatFormat, count: Counter) ->
         first = chunks[0]
         if first.role is not Role.TOOL and first.kind is not Kind.TOOL_CALL:
             # What _plan makes of it: one message of the chunk's role and text.
-            return (
-                fmt.tokens_per_message
-                + _count_name(count, first.role.value)
-                + (first.tokens)
-            )
+            role = _count_name(count, first.role.value)
+            return fmt.tokens_per_message + role + first.tokens
     total = 0
     for message in _plan(chunks):
         total += fmt.tokens_per_message + _count_name(count, message.role)

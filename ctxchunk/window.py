@@ -1628,14 +1628,13 @@ class ContextWindow(PolicyApplication):
 
     def _admit_shortest(
         self, op: _Op, first: Chunk, standalone: Sequence[bool] = (False, True)
-    ) -> bool:
-        """Admit the longest short form of ``first``'s marker that fits."""
+    ) -> None:
+        """Admit the longest short form of ``first``'s marker that fits, if any."""
         for tight in (1, 2, 3):
             for alone in standalone:
                 short = self._marker(first, standalone=alone, tight=tight, new=True)
                 if short.id in self._ledger.by_id or self._admit(op, short):
-                    return True
-        return False
+                    return
 
     def _with_tool_name(self, chunk: Chunk) -> Chunk:
         """A result that names no tool takes the name of the call it answers.
