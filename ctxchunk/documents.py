@@ -409,7 +409,7 @@ def _reduce_json(data: object) -> object:
         container, key = stack.pop()
         value = container[key]  # type: ignore[index]
         if isinstance(value, str):
-            if _HTML_DOCUMENT.search(value[:_SNIFF_CHARS]):
+            if _is_html_page(value):
                 container[key] = read_document(value, format="html").text  # type: ignore[index]
         elif isinstance(value, list):
             copy: list[object] = list(value)
@@ -420,6 +420,21 @@ def _reduce_json(data: object) -> object:
             container[key] = mapping  # type: ignore[index]
             stack.extend((mapping, k) for k in mapping)
     return root[0]
+
+
+def _is_html_page(value: str) -> bool:
+    """Whether a JSON string is a whole HTML page.
+
+    It starts with markup, names the document (doctype, ``<html>``, ``<head>`` or
+    ``<body>``) and closes a tag. A string that merely holds such a word
+    (``"<HEAD>"``, ``"use <body> here"``) is data, kept as it is.
+    """
+    head = value[:_SNIFF_CHARS]
+    return (
+        head.lstrip().startswith("<")
+        and _HTML_DOCUMENT.search(head) is not None
+        and "</" in head
+    )
 
 
 # -- formats and decoding ----------------------------------------------------------

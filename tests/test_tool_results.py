@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ctxchunk.documents import RESULT_FORMATS, reduce_tool_result
+from ctxchunk.documents import RESULT_FORMATS, read_document, reduce_tool_result
 from ctxchunk.exceptions import DocumentError, InvalidArgumentError, InvalidTypeError
 
 PAGE = (
@@ -101,6 +101,21 @@ json_values = st.recursive(
     ),
     max_leaves=20,
 )
+
+
+@pytest.mark.parametrize(
+    "value", ["<HEAD>", "<body>", "Use <html> and </html> around it.", " <body x>"]
+)
+def test_a_string_naming_an_html_tag_is_data_not_a_page(value):
+    """Found by test_json_data_unchanged: ``{"": "<HEAD>"}`` came back ``{"": ""}``."""
+    reduced = reduce_tool_result(json.dumps({"note": value}))
+    assert json.loads(reduced.text) == {"note": value}
+
+
+def test_an_html_page_inside_json_is_reduced():
+    page = "<html><head><title>T</title></head><body><p>Kept words.</p></body></html>"
+    reduced = reduce_tool_result(json.dumps({"page": page}))
+    assert json.loads(reduced.text) == {"page": read_document(page, format="html").text}
 
 
 @given(st.dictionaries(st.text(max_size=8), json_values, max_size=5), st.integers(0, 4))
