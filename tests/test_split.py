@@ -153,6 +153,27 @@ class TestBoundaries:
             if half_full_breaks:
                 assert piece.end in breaks, (piece, half_full_breaks)
 
+    @pytest.mark.xfail(
+        strict=True,
+        reason="coalescing (very short paragraphs share an atom, for speed) drops the "
+        "break after a 2-character paragraph, and the span it joins is over the bound, "
+        "so packing never sees that break: the piece ends at a sentence (0..58) "
+        "instead of the half-full paragraph end at 42. A fix that re-cut such spans "
+        "at the dropped breaks cost 3x on bench_split's html corpus; not shipped",
+    )
+    def test_prefers_a_paragraph_end_hidden_by_a_short_paragraph(self):
+        """Found by test_prefers_paragraph_ends_in_back_half in CI (seed-dependent)."""
+        text = "\n\n".join(
+            [
+                "a a a a a aaaaaa. a a aaaaaa aaaaaa.",
+                "a.",
+                "a. a. a a a a a. a a a a aab aaaa aaaaaa aabbbd. a a a a aaaa aabf "
+                "bbbd.",
+            ]
+        )
+        assert O200K.count(text[:42]) >= 20  # the break at 42 leaves it half full
+        assert split_text(text, 40)[0].end == 42
+
     @given(
         paras=st.lists(paragraphs, min_size=1, max_size=12),
         max_tokens=st.integers(20, 120),
