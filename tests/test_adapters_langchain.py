@@ -293,6 +293,50 @@ class TestRoundTrip:
         assert normalised(sent(to_langchain_messages(again))) == normalised(sent(first))
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="a turn cut into parts can leave a whitespace-only last part (' ') in the "
+    "window after its other parts left; it renders as a message of its own, which "
+    "the adapters (like the window) skip as blank when reading it back, so the "
+    "round trip loses it. Found in CI by test_the_rendering_reads_back_as_itself",
+)
+def test_a_whitespace_only_part_reads_back():
+    def image(n: int) -> HumanMessage:
+        url = f"https://img.example/{n}.png"
+        return HumanMessage(
+            content=[
+                {"type": "text", "text": "the "},
+                {"type": "image_url", "image_url": {"url": url, "detail": "low"}},
+            ]
+        )
+
+    calls = [
+        {"name": "web_search", "args": {}, "id": "call_0", "type": "tool_call"},
+        {
+            "name": "web_search",
+            "args": {"query": 0, "city": 0, "path": 0},
+            "id": "call_1",
+            "type": "tool_call",
+        },
+    ]
+    history = [
+        image(0),
+        HumanMessage(content="\U0001f469\u200d\U0001f4bb, http://example.com/a?b=1, "),
+        AIMessage(content="", tool_calls=calls),
+        ToolMessage(content="the ", tool_call_id="call_0"),
+        ToolMessage(content="the ", tool_call_id="call_1"),
+        *[image(2)] * 4,
+        HumanMessage(content="the "),
+    ]
+    options = {"budget": 134, "reserve_tokens": 0, "chunk_tokens": 10}
+    window = tight_window(history, {**options, "protect_recent_turns": 0}, DropOldest())
+    first = to_langchain_messages(window)
+    assert any(m.content == " " for m in first)  # the whitespace-only part
+    again = ContextWindow(10**6, chunk_tokens=10)
+    add_langchain_messages(again, first)
+    assert normalised(sent(to_langchain_messages(again))) == normalised(sent(first))
+
+
 @given(histories(max_steps=10), window_settings(), window_policies())
 def test_adding_message_by_message_is_adding_them_at_once(history, options, policy):
     """An agent loop that adds each message as it comes builds the same window, chunk
