@@ -308,6 +308,42 @@ class PolicyApplication:
         that leaves comes back within one operation, so a change stays readable
         as "added, then evicted".
         """
+        text, count, part = self._marker_form(
+            chunk, standalone=standalone, extra=extra, tight=tight, new=new
+        )
+        source = chunk.source
+        if standalone or chunk.kind is not Kind.TOOL_RESULT:
+            kind = Kind.DOCUMENT if chunk.kind is not Kind.TOOL_RESULT else chunk.kind
+            meta = ChunkMeta(
+                url=chunk.meta.url,
+                title=chunk.meta.title,
+                tool_name=chunk.meta.tool_name if kind is Kind.TOOL_RESULT else None,
+                marks=source,
+            )
+        else:
+            kind = Kind.TOOL_RESULT
+            meta = attrs.evolve(chunk.meta, marks=source)
+        return Chunk.create(
+            text,
+            role=Role.TOOL,
+            kind=kind,
+            source=source,
+            part=part,
+            parts=chunk.parts,
+            meta=meta,
+            tokens=count,
+        )
+
+    def _marker_form(
+        self,
+        chunk: Chunk,
+        *,
+        standalone: bool,
+        extra: Sequence[Chunk] = (),
+        tight: int = 0,
+        new: bool = False,
+    ) -> tuple[str, int, int]:
+        """The text, token count and part of :meth:`_marker`'s chunk, unbuilt."""
         source = chunk.source
         archived = self._archived_parts(source)
         for other in extra:
@@ -354,27 +390,7 @@ class PolicyApplication:
         else:
             if taken is not None:
                 text, count = taken
-        if standalone or chunk.kind is not Kind.TOOL_RESULT:
-            kind = Kind.DOCUMENT if chunk.kind is not Kind.TOOL_RESULT else chunk.kind
-            meta = ChunkMeta(
-                url=chunk.meta.url,
-                title=chunk.meta.title,
-                tool_name=chunk.meta.tool_name if kind is Kind.TOOL_RESULT else None,
-                marks=source,
-            )
-        else:
-            kind = Kind.TOOL_RESULT
-            meta = attrs.evolve(chunk.meta, marks=source)
-        return Chunk.create(
-            text,
-            role=Role.TOOL,
-            kind=kind,
-            source=source,
-            part=part,
-            parts=total,
-            meta=meta,
-            tokens=count,
-        )
+        return text, count, part
 
     def _left_markers(self) -> set[str]:
         """The ids of the markers that left the window in the operation under way."""
@@ -421,27 +437,52 @@ class PolicyApplication:
 
     def _masked_gain(self, unit: _Unit, exclude: frozenset[str]) -> int:
         if unit.group:
-            chunks = [
-                c
-                for c in unit.chunks
-                if not (c.kind is Kind.TOOL_RESULT and c.meta.tool_name not in exclude)
-            ]
-            by_call: dict[str | None, list[Chunk]] = {}
-            for chunk in unit.results():
-                if chunk.meta.tool_name not in exclude:
-                    by_call.setdefault(chunk.meta.call_id, []).append(chunk)
-            if not by_call:
-                return 0
-            chunks.extend(
-                self._marker(parts[0], standalone=False, extra=parts)
-                for parts in by_call.values()
-            )
-            return max(0, unit.tokens - self._cost(chunks))
+            quick = self._single_part_gain(unit, exclude)
+            return quick if quick is not None else self._built_gain(unit, exclude)
         if unit.kind is Kind.DOCUMENT and not unit.is_marker():
             chunk = unit.chunks[0]
             marker = self._marker(chunk, standalone=True, extra=(chunk,))
             return max(0, unit.tokens - self._cost((marker,)))
         return 0
+
+    def _single_part_gain(self, unit: _Unit, exclude: frozenset[str]) -> int | None:
+        """:meth:`_built_gain` of a group whose calls each have one result chunk.
+
+        Each marker would take its result's place as the one chunk of the same tool
+        message, so the gain is the difference of their counts, call by call, and
+        no marker needs building to price it. None for any other group.
+        """
+        gain = 0
+        seen: set[str | None] = set()
+        for chunk in unit.chunks:
+            if chunk.kind is not Kind.TOOL_RESULT or chunk.meta.tool_name in exclude:
+                continue
+            call_id = chunk.meta.call_id
+            if chunk.meta.marks is not None or call_id in seen:
+                return None
+            seen.add(call_id)
+            _, count, _ = self._marker_form(chunk, standalone=False, extra=(chunk,))
+            gain += chunk.tokens - count
+        return max(0, gain) if seen else None
+
+    def _built_gain(self, unit: _Unit, exclude: frozenset[str]) -> int:
+        """What masking a group's results frees, priced with the markers built."""
+        chunks = [
+            c
+            for c in unit.chunks
+            if not (c.kind is Kind.TOOL_RESULT and c.meta.tool_name not in exclude)
+        ]
+        by_call: dict[str | None, list[Chunk]] = {}
+        for chunk in unit.results():
+            if chunk.meta.tool_name not in exclude:
+                by_call.setdefault(chunk.meta.call_id, []).append(chunk)
+        if not by_call:
+            return 0
+        chunks.extend(
+            self._marker(parts[0], standalone=False, extra=parts)
+            for parts in by_call.values()
+        )
+        return max(0, unit.tokens - self._cost(chunks))
 
     def _live(self, unit: object, what: str) -> _Unit:
         if not isinstance(unit, _Unit) or unit not in self._ledger.main:

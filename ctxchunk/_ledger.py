@@ -117,6 +117,7 @@ class Part:
     __slots__ = ("_tokens", "_v", "chunk", "group")
 
     whole = False
+    masked = False
     role = Role.TOOL
     kind = Kind.TOOL_RESULT
     pinned = False

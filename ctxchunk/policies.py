@@ -118,6 +118,14 @@ class UnitView(Protocol):
         """
         ...
 
+    @property
+    def masked(self) -> bool:
+        """Whether a :class:`Mask` or an :class:`Edit` already took its content.
+
+        Masking it again frees nothing. False for a part.
+        """
+        ...
+
 
 class WindowView(Protocol):
     """The read-only view of a window a policy works with."""
@@ -805,7 +813,7 @@ class Recommended:
         for unit in reversed(list(view.candidates(Role.TOOL))):
             if view.free >= goal:
                 return
-            if not view.evictable(unit) or unit.tokens <= 0:
+            if unit.masked or not view.evictable(unit) or unit.tokens <= 0:
                 continue  # (a part's tokens are what masking it frees)
             first = unit.chunks[0]
             if first.meta.marks is not None or first.meta.call_id in spared:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ctxchunk._openai_chat import to_openai_chat
 from ctxchunk.change import Reason
@@ -24,6 +27,7 @@ from ctxchunk.policies import (
 from ctxchunk.roles import Kind, Role
 from ctxchunk.tokens import count_messages
 from ctxchunk.window import ContextWindow
+from tests.strategies import tool_texts
 
 ALL = [
     DropOldest(),
@@ -330,3 +334,37 @@ def test_recommended_keep_head_is_a_share_below_one(bad):
 def test_recommended_round_trips_with_its_head():
     policy = Recommended(retain=0.7, keep_tools=2, keep_head=0.1)
     assert policy_from_dict(policy.to_dict()) == policy
+
+
+@given(
+    calls=st.lists(
+        st.tuples(st.sampled_from(["search", "orders", "weather"]), tool_texts()),
+        min_size=1,
+        max_size=3,
+    ),
+    exclude=st.sets(st.sampled_from(["search", "orders", "weather"]), max_size=2),
+    chunk_tokens=st.integers(40, 600),
+)
+def test_a_mask_priced_without_markers_costs_what_one_priced_with_them(
+    calls, exclude, chunk_tokens
+):
+    """The window prices masking a group whose calls each have one result chunk
+    without building the markers; that price is the one with the markers built
+    (tool names, parallel calls, excluded tools, results of several chunks)."""
+    window = ContextWindow(10**6, chunk_tokens=chunk_tokens, policy=DropOldest())
+    window.add_turn("user", "look these up")
+    window.add_tool_calls(
+        [
+            {"name": name, "arguments": {"q": i}, "result": text, "call_id": f"c{i}"}
+            for i, (name, text) in enumerate(calls)
+        ]
+    )
+    group = window._ledger.calls["c0"]
+    names = frozenset(exclude)
+    masked = [c for c in group.results() if c.meta.tool_name not in names]
+    per_call = Counter(c.meta.call_id for c in masked)
+    quick = window._single_part_gain(group, names)
+    if masked and max(per_call.values()) == 1:
+        assert quick == window._built_gain(group, names)
+    else:
+        assert quick is None
