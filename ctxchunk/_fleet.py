@@ -20,6 +20,8 @@ results are put back in input order.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import glob
 import gzip
 import json
@@ -355,18 +357,58 @@ def simulate_batch(
     """Read and simulate each ``(index, path, full)`` of ``batch`` (on a worker).
 
     A session that cannot be read or replayed gives an :class:`Outcome` with its
-    error instead of raising, so one bad log does not lose the batch.
+    error instead of raising, so one bad log does not lose the batch. The garbage
+    collector runs once per session, between sessions (:func:`_session_gc`).
     """
     out = []
-    for index, path, full in batch:
-        try:
-            session = read_session(path, config.fmt)
-            result = simulate(session, config.policies, **config.options)  # type: ignore[arg-type]
-        except CtxChunkError as exc:
-            out.append(Outcome(index, path, None, error=f"{path}: {exc}"))
-            continue
-        out.append(Outcome(index, path, summarize(result), result if full else None))
+    with _session_gc() as collect:
+        for index, path, full in batch:
+            out.append(_simulate_one(index, path, full, config))
+            # The session and its result are gone: only its garbage is left.
+            collect()
     return out
+
+
+def _simulate_one(index: int, path: str, full: bool, config: Config) -> Outcome:
+    try:
+        session = read_session(path, config.fmt)
+        result = simulate(session, config.policies, **config.options)  # type: ignore[arg-type]
+    except CtxChunkError as exc:
+        return Outcome(index, path, None, error=f"{path}: {exc}")
+    return Outcome(index, path, summarize(result), result if full else None)
+
+
+_SESSION_GC_THRESHOLDS = (50_000, 20, 100)
+"""The collector's thresholds while a worker simulates. The objects a session
+leaves behind (7,000 on a generated 100-turn session with four policies, at most
+22,000 of 40 such sessions) stay under the first, so no collection starts during
+a session and the one after it does the work. Python's defaults are (700, 10,
+10)."""
+
+
+@contextlib.contextmanager
+def _session_gc() -> Iterator[Callable[[], object]]:
+    """Have the garbage collector run between sessions instead of during them.
+
+    With Python's default thresholds a replay sets off dozens of collections per
+    session, and each one of the older generations walks every object the session
+    holds (its events, the token lists of its texts, item by item): some 11 ms of
+    a 120 ms session on this project's machine. Here the thresholds are raised for
+    the batch (:data:`_SESSION_GC_THRESHOLDS`) and the caller runs the collection
+    the context gives after each session, once the session and its result are
+    gone: it walks the young generations only, which then hold what the session
+    left behind (its windows' linked lists are cycles, so only the collector frees
+    them), about 1 ms. Memory stays bounded by one session, as before; the
+    process's long-lived objects (modules, the tokenizer) are left to the rare
+    full collections. The thresholds are put back when the batch ends. Results do
+    not change: the collector only frees what nothing can reach.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*_SESSION_GC_THRESHOLDS)
+    try:
+        yield lambda: gc.collect(1)
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def _batches(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import itertools
 import json
@@ -27,6 +28,7 @@ from ctxchunk._fleet import (
     iter_inputs,
     read_session,
     run,
+    simulate_batch,
 )
 from ctxchunk._generate import generate_session
 from ctxchunk.cli import parse_policy
@@ -386,6 +388,37 @@ class TestEngines:
         assert [o.summary is None for o in outcomes] == [False, False, True]
         assert outcomes[2].error is not None
         assert "bad.jsonl" in outcomes[2].error
+
+    def test_garbage_is_collected_between_sessions(self, tmp_path):
+        """A batch sets off no collection while a session runs, collects once after
+        each (what the session's windows held is freed then), and puts the
+        collector's thresholds back."""
+        paths = _write_sessions(tmp_path, 3, turns=20)
+        batch = [(i, str(p), i == 0) for i, p in enumerate(paths)]
+
+        def windows() -> int:
+            return sum(type(o).__name__ == "ContextWindow" for o in gc.get_objects())
+
+        gc.collect()
+        held, thresholds = windows(), gc.get_threshold()
+        started: list[int] = []
+
+        def watch(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                started.append(info["generation"])
+
+        gc.callbacks.append(watch)
+        try:
+            outcomes = simulate_batch(batch, _config())
+        finally:
+            gc.callbacks.remove(watch)
+        assert started == [1, 1, 1]
+        assert gc.get_threshold() == thresholds
+        assert windows() == held
+        assert [o.summary is not None for o in outcomes] == [True] * 3
+        assert outcomes[0].result == simulate(
+            read_session(paths[0]), _config().policies, **_config().options
+        )
 
     def test_batch_size(self):
         """Batches are 1 to 8 sessions, about 32 per worker."""
