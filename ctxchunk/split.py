@@ -294,6 +294,9 @@ class _Splitter:
         self.atoms = _Atoms()
         # Code fences and tables: packing never opens these to fill a piece.
         self.blocks: set[tuple[int, int]] = set()
+        # The paragraph cuts coalescing dropped inside an atom, by the atom's end:
+        # packing cuts the atom there if it opens it.
+        self.coalesced: dict[int, list[int]] = {}
 
     def run(self) -> list[Piece]:
         text = self.text
@@ -462,18 +465,48 @@ class _Splitter:
             cuts = self._cuts(start, end, level, gap)
             if cuts:
                 break
+            if level == Level.LINE and gap > 1:
+                # The only line breaks may be ones the gap skipped, near the start.
+                dropped = self._line_cuts(start, end, 0)
+                if dropped:
+                    start = self._lead(start, dropped, level, out)
             level += 1
         if not cuts:
             self._token_atoms(start, end, end_level, out)
             return
+        hidden: dict[int, list[int]] = {}
         if gap and level == Level.PARAGRAPH:
-            cuts = self._coalesce(cuts, start, gap)
+            cuts = self._coalesce(cuts, start, end, gap, hidden)
+        self._emit(start, end, cuts, level, end_level, out, hidden)
+
+    def _emit(
+        self,
+        start: int,
+        end: int,
+        cuts: list[int],
+        level: int,
+        end_level: int,
+        out: _Atoms,
+        hidden: dict[int, list[int]],
+    ) -> None:
+        """Add atoms for the spans between ``cuts`` (boundaries at ``level``).
+
+        A span over the bound is cut again at the next level down. Short paragraphs
+        and lines share atoms (see ``_coalesce``): ``hidden`` maps the end of a span
+        to the paragraph cuts dropped inside it, and the line cuts dropped are found
+        again when needed. An atom that may hold such cuts is reopened at ``level``;
+        a span over the bound first gives up the short paragraphs or lines that lead
+        it as an atom of their own, so that the break after them stays a place to end
+        a piece.
+        """
         # The loop below runs once per atom: names are bound locally for speed.
         text, count, max_tokens = self.text, self.count, self.max
         limit, additive, length = self.char_limit, self.additive, len(text)
         ends, counts, levels = out.ends, out.counts, out.levels
         joins, inners = out.joins, out.inner
         sealed_blocks = self.blocks if level == Level.PARAGRAPH else ()
+        lines_shared = level == Level.LINE and out is self.atoms
+        reopen = level if lines_shared else level + 1
         a = start
         for b in [*cuts, end]:
             boundary = level if b != end else end_level
@@ -482,13 +515,47 @@ class _Splitter:
                 counts.append(tokens)
                 levels.append(boundary)
                 joins.append(additive and b < length and _additive_join(text, b))
-                sealed = (a, b) in sealed_blocks
-                inners.append(Level.GRAPHEME + 1 if sealed else level + 1)
+                if (a, b) in sealed_blocks:
+                    inners.append(Level.GRAPHEME + 1)
+                elif hidden and b in hidden:
+                    self.coalesced[b] = hidden[b]
+                    inners.append(level)
+                else:
+                    inners.append(reopen)
+                a = b
+                continue
+            if lines_shared:
+                dropped = self._line_cuts(a, b, 0)
             else:
-                self._descend(a, b, level + 1, boundary, out)
+                dropped = hidden.get(b, []) if hidden else []
+            if dropped:
+                a = self._lead(a, dropped, level, out)
+            self._descend(a, b, level + 1, boundary, out)
             a = b
 
-    def _coalesce(self, cuts: list[int], start: int, gap: int) -> list[int]:
+    def _lead(self, start: int, dropped: list[int], level: int, out: _Atoms) -> int:
+        """Add the short paragraphs or lines that lead a span over the bound.
+
+        They end at the last of ``dropped``, the cuts at ``level`` that coalescing
+        left out of the span; they become one atom (or more, should they be over the
+        bound), so that packing can end a piece after them. Returns where the rest
+        of the span starts.
+        """
+        lead = dropped[-1]
+        inside = {}
+        if level == Level.PARAGRAPH and len(dropped) > 1:
+            inside[lead] = dropped[:-1]
+        self._emit(start, lead, [], level, level, out, inside)
+        return lead
+
+    def _coalesce(
+        self,
+        cuts: list[int],
+        start: int,
+        end: int,
+        gap: int,
+        hidden: dict[int, list[int]],
+    ) -> list[int]:
         """Drop paragraph cuts that leave spans shorter than ``gap`` characters.
 
         ``gap`` is ``max_tokens // 8`` characters, about a thirtieth of the bound in
@@ -496,18 +563,27 @@ class _Splitter:
         atom, so there are fewer atoms to count and pack, for pieces at most that
         much short of full. Cuts before a heading and at code blocks and tables are
         always kept, and an atom that packing opens to fill a piece is cut without
-        coalescing.
+        coalescing. The dropped cuts are put in ``hidden`` under the end of the span
+        that holds them (a kept cut, or ``end``).
         """
         if gap < 2:
             return cuts
         text = self.text
         edges = {edge for block in self.blocks for edge in block}
         kept: list[int] = []
+        dropped: list[int] = []
         last = start
         for cut in cuts:
             if cut - last >= gap or text[cut] == "#" or cut in edges:
                 kept.append(cut)
                 last = cut
+                if dropped:
+                    hidden[cut] = dropped
+                    dropped = []
+            else:
+                dropped.append(cut)
+        if dropped:
+            hidden[end] = dropped
         return kept
 
     def _add_atom(
@@ -624,8 +700,12 @@ class _Splitter:
         if atoms.inner[k] > Level.GRAPHEME:
             return False
         sub = _Atoms()
-        start = atoms.ends[k - 1] if k else 0
-        self._descend(start, atoms.ends[k], atoms.inner[k], atoms.levels[k], sub)
+        start, end = atoms.ends[k - 1] if k else 0, atoms.ends[k]
+        if atoms.inner[k] == Level.PARAGRAPH:
+            cuts = self.coalesced.pop(end)
+            self._emit(start, end, cuts, Level.PARAGRAPH, atoms.levels[k], sub, {})
+        else:
+            self._descend(start, end, atoms.inner[k], atoms.levels[k], sub)
         if len(sub.ends) == 1:
             atoms.inner[k] = Level.GRAPHEME + 1
             return False
