@@ -42,6 +42,7 @@ from ctxchunk._checks import check_int
 from ctxchunk._openai_chat import unit_messages
 from ctxchunk.change import Change, Eviction, Reason
 from ctxchunk.chunk import Chunk
+from ctxchunk.documents import chunk_document
 from ctxchunk.exceptions import (
     CtxChunkError,
     InvalidArgumentError,
@@ -529,9 +530,11 @@ def simulate(
     windows = [_make_window(policy, budget, chunk_tokens, tok) for _, policy in named]
     # Every window cuts a turn that fits its smallest chunk size into that one same
     # chunk: cut it once for all of them.
-    turns = None
+    turns = documents = None
     if len(windows) > 1:
         turns = _turn_chunker(min(w.chunk_tokens for w in windows), tok)
+        # Windows of one chunk size cut a page alike: cut it once per size.
+        documents = _document_chunker(session, tok)
     try:
         results = tuple(
             _Replay(
@@ -545,6 +548,7 @@ def simulate(
                 index_of=index_of,
                 words=words,
                 turns=turns,
+                documents=documents,
             ).run()
             for (name, _), window in zip(named, windows, strict=True)
         )
@@ -847,6 +851,58 @@ def _turn_chunker(chunk_tokens: int, tokenizer: Tokenizer) -> _TurnChunker:
     return chunks
 
 
+_DocumentChunker = Callable[[int, DocumentEvent, int], "list[Chunk] | None"]
+"""Gives the chunks of the page at an event index, cut at a chunk size, to add with
+``add_chunks``, or None for ``add_document``."""
+
+
+def _document_chunker(session: Session, tokenizer: Tokenizer) -> _DocumentChunker:
+    """Return a :data:`_DocumentChunker` that cuts each page once per chunk size.
+
+    For windows sharing ``tokenizer``. ``window.add_document(content, url=...,
+    title=..., format=...)`` cuts the page with ``chunk_document`` at the window's
+    chunk size and tokenizer, then refreshes the units of an earlier copy of the
+    page still in the window (a document unit with one of the new chunks' source,
+    which hashes the url, or with the same url) and adds the chunks, moving the turn
+    counter on by one, as ``window.add_chunks(chunks)`` does when there is nothing
+    to refresh. So only a page whose url no earlier document of the session has
+    is given (no earlier copy can be in the window); any other, an empty one, and
+    one the cut rejects (whose error ``add_document`` then reports) go to
+    ``add_document``. Each window re-counts the chunks with the shared tokenizer: a
+    look-up in its memo.
+    """
+    first: set[int] = set()
+    seen: set[str] = set()
+    for index, event in enumerate(session.events):
+        if isinstance(event, DocumentEvent) and event.url not in seen:
+            seen.add(event.url)
+            first.add(index)
+    cut: dict[tuple[int, int], list[Chunk] | None] = {}
+
+    def chunks(
+        index: int, event: DocumentEvent, chunk_tokens: int
+    ) -> list[Chunk] | None:
+        if index not in first:
+            return None
+        key = (index, chunk_tokens)
+        if key not in cut:
+            try:
+                made = chunk_document(
+                    event.content,
+                    url=event.url,
+                    title=event.title,
+                    format=event.format,
+                    max_tokens=chunk_tokens,
+                    tokenizer=tokenizer,
+                )
+            except CtxChunkError:
+                made = []
+            cut[key] = made or None
+        return cut[key]
+
+    return chunks
+
+
 def _history_and_roles(chunks: Iterable[Chunk]) -> tuple[int, dict[Role, int]]:
     """Return the history in ``chunks``, and the tokens of all of them per role.
 
@@ -977,9 +1033,10 @@ class _Replay:
     The replays of one session's policies share what they compute alike:
     ``encode`` (a memo of the tokenizer), ``rendered`` (each distinct unit's
     messages), ``index_of`` (the session's id index), ``words`` (each interrupted
-    turn's word timings as the window takes them, by event index) and ``turns``
-    (:func:`_turn_chunker`: a turn's chunks, cut once for every window). None of
-    them changes a result.
+    turn's word timings as the window takes them, by event index), ``turns``
+    (:func:`_turn_chunker`: a turn's chunks, cut once for every window) and
+    ``documents`` (:func:`_document_chunker`: a page's chunks, cut once per chunk
+    size). None of them changes a result.
     """
 
     def __init__(
@@ -995,6 +1052,7 @@ class _Replay:
         index_of: Callable[[int | str], int] | None = None,
         words: dict[int, list[dict[str, Any]] | None] | None = None,
         turns: _TurnChunker | None = None,
+        documents: _DocumentChunker | None = None,
     ) -> None:
         self.session = session
         self.name = name
@@ -1014,6 +1072,7 @@ class _Replay:
         self.index_of = session.index_of if index_of is None else index_of
         self.words = {} if words is None else words
         self.turns = turns
+        self.documents = documents
         self.archived = _ArchiveText()
 
     def apply(self, index: int, event: Event) -> Change | None:
@@ -1058,9 +1117,15 @@ class _Replay:
                     self.item_sources[event.id] = source
             return change
         if isinstance(event, DocumentEvent):
-            change = window.add_document(
-                event.content, url=event.url, title=event.title, format=event.format
-            )
+            pages = None
+            if self.documents is not None:
+                pages = self.documents(index, event, window.chunk_tokens)
+            if pages is not None:
+                change = window.add_chunks(pages)
+            else:
+                change = window.add_document(
+                    event.content, url=event.url, title=event.title, format=event.format
+                )
             return change
         if isinstance(event, ToolCallEvent):
             change = window.add_tool_call(

@@ -13,6 +13,7 @@ from ctxchunk.change import Change, Eviction, Reason, Replacement
 from ctxchunk.chunk import Chunk, ChunkMeta
 from ctxchunk.exceptions import InvalidArgumentError
 from ctxchunk.session import (
+    DocumentEvent,
     InstructionsEvent,
     ProbeEvent,
     RequestEvent,
@@ -26,6 +27,7 @@ from ctxchunk.simulate import (
     ProbeResult,
     WholeUpdateBaseline,
     _common_prefix,
+    _document_chunker,
     _history_and_roles,
     _index_of,
     _make_window,
@@ -1074,6 +1076,22 @@ def _some_ids_dropped(session):
     return Session(events, name=session.name)
 
 
+def _pages_read_again(session):
+    """The session with its first page read again twice later on, under the same
+    url: once as it was, once changed, so the window refreshes the earlier copy."""
+    events = list(session.events)
+    first = next(i for i, e in enumerate(events) if e.type == "document")
+    page = events[first]
+    for at, content in (
+        (len(events) // 2, page.content),
+        (-3, page.content + " More."),
+    ):
+        index = at if at >= 0 else len(events) + at
+        t_ms = events[index - 1].t_ms
+        events.insert(index, page.model_copy(update={"t_ms": t_ms, "content": content}))
+    return Session(events, name=session.name)
+
+
 @needs_window
 class TestSharedWorkAgainstAlone:
     @pytest.mark.parametrize(
@@ -1090,6 +1108,12 @@ class TestSharedWorkAgainstAlone:
             # Chunks so small that turns are cut in several.
             pytest.param(lambda: generate_session(6, turns=40), 1500, 40, id="6"),
             pytest.param(
+                lambda: _pages_read_again(generate_session(7, turns=40)),
+                6000,
+                500,
+                id="7-pages-read-again",
+            ),
+            pytest.param(
                 lambda: load_session(EXAMPLES / "voice_research.jsonl"),
                 4000,
                 300,
@@ -1100,9 +1124,10 @@ class TestSharedWorkAgainstAlone:
     def test_simulate_equals_each_policy_alone(self, make, budget, chunk_tokens):
         """What ``simulate`` shares between the policies of a session (the memoized
         tokenizer, the tokens of each serialized message, each distinct unit's
-        rendering, each turn's chunks, the word timings of interrupted turns)
-        changes no result: each policy replayed alone, in a window with the plain
-        tokenizer, nothing memoized, every turn added with add_turn, every request
+        rendering, each turn's and each page's chunks, the word timings of
+        interrupted turns) changes no result: each policy replayed alone, in a
+        window with the plain tokenizer, nothing memoized, every turn added with
+        add_turn and every page with add_document, every request
         measured the slow obvious way and every Realtime event made
         (ReferenceReplay), gives the same JSON and the same requests."""
         from ctxchunk.cli import parse_policy
@@ -1173,6 +1198,48 @@ class TestTurnChunker:
         assert chunker(1, long, None, None) is None
         added, _ = self._window_adds(long, 8)
         assert len(added) > 1
+
+
+@needs_window
+class TestDocumentChunker:
+    def test_a_first_read_page_is_cut_as_add_document_cuts_it(self):
+        """A page whose url the session has not read before is given as the very
+        chunks add_document adds, cut once per chunk size."""
+        from ctxchunk.tokens import get_tokenizer
+        from ctxchunk.window import ContextWindow
+
+        page = DocumentEvent(
+            t_ms=0,
+            url="https://docs.example/tea",
+            title="Tea",
+            content="<h1>Tea</h1><p>Brew green tea at 80 degrees.</p>" * 20,
+            format="html",
+        )
+        chunker = _document_chunker(Session([page]), get_tokenizer())
+        for chunk_tokens in (60, 400):
+            window = ContextWindow(20 * chunk_tokens, chunk_tokens=chunk_tokens)
+            window.add_turn("user", "An earlier turn, which moves the counter on.")
+            added = window.add_document(
+                page.content, url=page.url, title=page.title, format=page.format
+            ).added
+            chunks = chunker(0, page, chunk_tokens)
+            assert chunks == list(added)
+            assert chunker(0, page, chunk_tokens) is chunks
+        assert len(chunker(0, page, 60)) > len(chunker(0, page, 400)) >= 1
+
+    def test_a_page_read_again_goes_to_add_document(self):
+        """A page whose url an earlier document has (the window may hold a copy to
+        refresh) and an empty page are not given: add_document takes them."""
+        from ctxchunk.tokens import get_tokenizer
+
+        url = "https://docs.example/tea"
+        first = DocumentEvent(t_ms=0, url=url, content="Tea is a drink.")
+        again = DocumentEvent(t_ms=1, url=url, content="Tea is a hot drink.")
+        empty = DocumentEvent(t_ms=2, url="https://docs.example/empty", content=" ")
+        chunker = _document_chunker(Session([first, again, empty]), get_tokenizer())
+        assert chunker(0, first, 100) is not None
+        assert chunker(1, again, 100) is None
+        assert chunker(2, empty, 100) is None
 
 
 class TestIndexOf:
