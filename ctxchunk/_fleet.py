@@ -34,10 +34,12 @@ from typing import Any
 import attrs
 
 from ctxchunk._aggregate import SessionSummary, summarize
+from ctxchunk._anthropic_log import is_anthropic
 from ctxchunk.exceptions import CtxChunkError, InvalidArgumentError, SessionLogError
 from ctxchunk.session import (
     Session,
     load_session,
+    session_from_anthropic_messages,
     session_from_chat_messages,
     session_from_realtime_events,
 )
@@ -64,6 +66,9 @@ FORMATS: Mapping[str, str] = {
     "events such as conversation.item.created)",
     "items": "OpenAI Realtime or Responses conversation items (a JSON array or JSONL "
     "of message, function_call and function_call_output items)",
+    "anthropic": "Anthropic Messages API messages (a JSON array, JSONL, or a request "
+    "body {'system', 'messages'}; told from Chat by its content blocks: tool_use, "
+    "tool_result, image with a source...)",
 }
 """The log formats ``ctxchunk simulate`` reads, and how each looks."""
 
@@ -279,6 +284,7 @@ def read_session(path: str | os.PathLike[str], fmt: str = "auto") -> Session:
     if fmt == "session":
         return load_session(text.split("\n"), name=name)
     records, whole = _records(path, text, first=fmt == "auto")
+    detected = fmt == "auto"
     if fmt == "auto":
         if not records:
             raise SessionLogError(f"{path}: empty; a session log needs events")
@@ -290,11 +296,43 @@ def read_session(path: str | os.PathLike[str], fmt: str = "auto") -> Session:
         return load_session(text.split("\n"), name=name)
     if not whole:
         records, _ = _records(path, text)
+    body = _request_body(text) if fmt in ("chat", "anthropic") else None
+    if (
+        fmt == "chat"
+        and detected
+        and (
+            (body is not None and "system" in body)
+            or any(is_anthropic(r) for r in records)
+        )
+    ):
+        # A Messages API log's user turns read like Chat messages; its content
+        # blocks, or a request body's top-level system, tell them apart.
+        fmt = "anthropic"
+    if fmt == "anthropic":
+        return session_from_anthropic_messages(
+            body if body is not None else records, name=name
+        )
     if fmt == "chat":
         return session_from_chat_messages(records, name=name)
     if fmt == "items":
         records = _item_events(records)
     return session_from_realtime_events(records, name=name)
+
+
+def _request_body(text: str) -> dict[str, Any] | None:
+    """The Messages API request body a log holds whole, or None.
+
+    Its ``system`` is read with its ``messages``.
+    """
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if isinstance(data, dict) and isinstance(data.get("messages"), list):
+        return data
+    return None
 
 
 def _item_events(items: Sequence[Any]) -> list[Any]:

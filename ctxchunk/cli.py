@@ -574,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--format",
         default="auto",
-        choices=["auto", "session", "chat", "realtime", "items"],
+        choices=["auto", "session", "chat", "realtime", "items", "anthropic"],
         help="the logs' format (default auto: detected per file from its first record)",
     )
     simulate.add_argument(

@@ -27,8 +27,9 @@ optional ``id`` that later events can refer to:
 a long file is never half-read: the first bad line (and how many more there are) is
 reported with its line number in a :class:`~ctxchunk.exceptions.SessionLogError`.
 :func:`dump_session` writes the same format back; ``load_session(dump_session(s))``
-equals ``s``. :func:`session_from_chat_messages` and
-:func:`session_from_realtime_events` import sessions from the logs agents already keep.
+equals ``s``. :func:`session_from_chat_messages`,
+:func:`session_from_anthropic_messages` and :func:`session_from_realtime_events` import
+sessions from the logs agents already keep.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from pydantic_core import PydanticCustomError
 
+from ctxchunk._anthropic_log import chat_messages
 from ctxchunk._checks import (
     WritableStr,
     check_items,
@@ -68,6 +70,7 @@ __all__ = [
     "WordTiming",
     "dump_session",
     "load_session",
+    "session_from_anthropic_messages",
     "session_from_chat_messages",
     "session_from_realtime_events",
 ]
@@ -694,6 +697,54 @@ def session_from_chat_messages(
         except PartError as exc:
             raise SessionLogError(f"message {index}: {exc}") from None
     return _build(raw, name, source, step_ms=_CHAT_STEP_MS)
+
+
+
+def session_from_anthropic_messages(
+    source: str | os.PathLike[str] | Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    *,
+    name: str | None = None,
+) -> Session:
+    """Import an Anthropic Messages API log (``messages``, and ``system``) as a session.
+
+    The log reads as the Chat Completions messages it amounts to (see
+    :mod:`ctxchunk._anthropic_log`), then as :func:`session_from_chat_messages`
+    reads those: ``system`` becomes ``instructions``, text blocks ``turn`` events,
+    each ``tool_use`` and the ``tool_result`` answering it one ``tool_call`` event
+    where the result arrived (server tools' calls and results too), images and
+    non-text documents placeholders; ``thinking`` blocks are left out (the API
+    strips earlier turns' thinking from the context).
+
+    Args:
+        source: A path to a JSON file holding the ``messages`` list or a request
+            body ``{"system"?, "messages"}``, or the list or body itself.
+        name: What to call the session; by default the file's stem.
+
+    Returns:
+        The session.
+
+    Raises:
+        SessionLogError: the file cannot be read, or a message or block is
+            malformed (the error names it).
+
+    >>> s = session_from_anthropic_messages({"system": "Be brief.", "messages": [
+    ...     {"role": "user", "content": "Hi"},
+    ...     {"role": "assistant", "content": [{"type": "text", "text": "Hello!"}]},
+    ... ]})
+    >>> [e.type for e in s.events]
+    ['instructions', 'turn', 'request', 'turn']
+    """
+    data = _load_json(source, "Anthropic messages")
+    if (
+        isinstance(data, Sequence)
+        and len(data) == 1
+        and isinstance(data[0], Mapping)
+        and "messages" in data[0]
+    ):
+        data = data[0]  # one request body, read as a one-line JSONL
+    if name is None and isinstance(source, (str, os.PathLike)):
+        name = Path(source).stem
+    return session_from_chat_messages(chat_messages(data), name=name)
 
 
 def _take_message(
