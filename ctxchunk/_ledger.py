@@ -375,9 +375,9 @@ class Op:
     key_loss: int = 0
     """:attr:`loss` when the update began."""
     cap: int | None = None
+    """The most history the update may take, or None (no update under way)."""
     user: bool = False
     """Whether the update being admitted is a user's (see ``_may_take``)."""
-    """The most history the update may take, or None (no update under way)."""
     units: set[Unit] = attrs.Factory(set)
     """The units the update has added: no later chunk of it may evict them."""
     units_by_key: dict[str, set[Unit]] = attrs.Factory(dict)
