@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import accumulate, compress, count
+from itertools import compress, count
 from operator import is_not, itemgetter
 from types import MappingProxyType
 from typing import Any
@@ -762,6 +762,13 @@ def _entries_prefix(
     return shared
 
 
+def _tokens_of(entries: Sequence[_UnitEntry], start: int, stop: int) -> int:
+    """Return the tokens of ``entries[start:stop]`` (summed in C)."""
+    if start >= stop:
+        return 0
+    return sum(map(itemgetter(2), entries[start:stop]))
+
+
 def _same_run(a: list[Any], i: int, b: list[Any], j: int) -> int:
     """Return how many items from ``a[i]`` on are the very objects from ``b[j]`` on.
 
@@ -1064,10 +1071,12 @@ class _Replay:
         self.instructions: str | None = None
         self.item_sources: dict[str, str] = {}
         self.units: list[_UnitEntry] = []
-        # The units of self.units (entry[0]), and the running sums of their tokens.
+        # The units of self.units (entry[0]).
         self.keys: list[Sequence[Chunk]] = []
-        self.sums: list[int] = [0]
-        self.same = 0
+        # The tokens of self.units, and of their first self.same entries (those the
+        # request before them had in place).
+        self.total = 0
+        self.same = self.same_tokens = 0
         self.rendered = {} if rendered is None else rendered
         self.index_of = session.index_of if index_of is None else index_of
         self.words = {} if words is None else words
@@ -1227,12 +1236,14 @@ class _Replay:
         unit not found there is rendered again (:meth:`render_unit`), which gives
         the same messages, only at a higher cost.
         """
-        previous, keys, sums = self.units, self.keys, self.sums
+        previous, keys = self.units, self.keys
         n = len(previous)
         units = list(self.window.render_units())
         m = len(units)
         entries: list[_UnitEntry] = []
-        total = same = i = j = 0
+        # The last request's tokens, less those of its entries not taken again.
+        total = self.total
+        same = i = j = 0
         copied = False
         while i < m:
             # A run of the last request's units, in order: taken whole.
@@ -1241,13 +1252,13 @@ class _Replay:
                 if i == j == 0:
                     same = run
                 entries += previous[j : j + run]
-                total += sums[j + run] - sums[j]
                 i += run
                 j += run
                 continue
             unit = units[i]
             for k in range(j + 1, min(n, j + _LOOKAHEAD)):
                 if keys[k] is unit:
+                    total -= _tokens_of(previous, j, k)  # left the window
                     j = k  # the run from there takes it
                     break
             else:
@@ -1256,10 +1267,17 @@ class _Replay:
                 entries.append(entry)
                 total += entry[2]
                 i += 1
+        total -= _tokens_of(previous, j, n)
+        # The tokens of the first ``same`` entries, the last request's own in place,
+        # summed from the shorter end.
+        if same <= n - same:
+            self.same_tokens = _tokens_of(previous, 0, same)
+        else:
+            self.same_tokens = self.total - _tokens_of(previous, same, n)
         self.units = entries
         # Each entry holds its unit, the very object given, unless it was copied.
         self.keys = list(map(itemgetter(0), entries)) if copied else units
-        self.sums = list(accumulate(map(itemgetter(2), entries), initial=0))
+        self.total = total
         self.same = same
         return entries, total
 
@@ -1287,7 +1305,7 @@ class _Replay:
         previous = self.units
         entries, tokens = self.render()
         # The first self.same units are the last request's own, in place.
-        shared = _entries_prefix(previous, entries, self.same, self.sums[self.same])
+        shared = _entries_prefix(previous, entries, self.same, self.same_tokens)
         cached = self.prices.cached(shared)
         return RequestResult(
             step=index,
