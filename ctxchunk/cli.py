@@ -575,7 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         default="auto",
         choices=["auto", "session", "chat", "realtime", "items", "anthropic"],
-        help="the logs' format (default auto: detected per file from its first record)",
+        help="the logs' format (default auto: detected per file from its first record; "
+        "a Chat-like log with Anthropic content blocks or a top-level system is "
+        "anthropic)",
     )
     simulate.add_argument(
         "--budget",
