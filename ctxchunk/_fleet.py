@@ -43,7 +43,7 @@ from ctxchunk.session import (
     session_from_chat_messages,
     session_from_realtime_events,
 )
-from ctxchunk.simulate import SimulationResult, simulate
+from ctxchunk.simulate import SimulationResult, _simulate
 
 __all__ = [
     "ENGINES",
@@ -410,7 +410,14 @@ def simulate_batch(
 def _simulate_one(index: int, path: str, full: bool, config: Config) -> Outcome:
     try:
         session = read_session(path, config.fmt)
-        result = simulate(session, config.policies, **config.options)  # type: ignore[arg-type]
+        # Only the full results are shown with their Realtime event counts; the
+        # summary has none, so the others skip counting them.
+        result = _simulate(
+            session,
+            config.policies,  # type: ignore[arg-type]
+            realtime=full,
+            **config.options,  # type: ignore[arg-type]
+        )
     except CtxChunkError as exc:
         return Outcome(index, path, None, error=f"{path}: {exc}")
     return Outcome(index, path, summarize(result), result if full else None)

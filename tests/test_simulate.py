@@ -35,6 +35,7 @@ from ctxchunk.simulate import (
     _serialize,
     _shared,
     _shared_prefix,
+    _simulate,
     _step_delta,
     _turn_chunker,
     default_chunk_tokens,
@@ -1198,6 +1199,26 @@ class TestTurnChunker:
         assert chunker(1, long, None, None) is None
         added, _ = self._window_adds(long, 8)
         assert len(added) > 1
+
+
+@needs_window
+class TestWithoutRealtimeCounts:
+    def test_only_the_realtime_counts_differ(self):
+        """Leaving the Realtime events uncounted leaves every other figure as it
+        is, series, probes and requests included."""
+        from ctxchunk.cli import parse_policy
+
+        session = load_session(EXAMPLES / "voice_research.jsonl")
+        named = {s: parse_policy(s) for s in ("baseline", "recommended", "summarize")}
+        full = simulate(session, named, 4000, chunk_tokens=300).to_dict()
+        bare = _simulate(
+            session, named, 4000, chunk_tokens=300, realtime=False
+        ).to_dict()
+        assert [p["realtime_events"] for p in bare["policies"]] == [0, 0, 0]
+        assert all(p["realtime_events"] > 0 for p in full["policies"])
+        for policy in (*full["policies"], *bare["policies"]):
+            del policy["realtime_events"]
+        assert json.dumps(bare) == json.dumps(full)
 
 
 @needs_window
