@@ -53,7 +53,10 @@ def cut_parts(
         starts[part] = offset
         offset += len(texts[part])
     full = "".join(texts[part] for part in sorted(texts))
-    cut = heard_chars(full, heard_ms, words, duration)
+    # What was heard ends at a word: whitespace after it (a word timing may carry a
+    # trailing space) stays with the unheard rest, so that no part keeps only
+    # whitespace, which would read back as nothing.
+    cut = len(full[: heard_chars(full, heard_ms, words, duration)].rstrip())
     plan: list[tuple[int, str | None]] = []
     for part in sorted(live):
         text = texts[part]

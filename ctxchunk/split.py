@@ -20,6 +20,10 @@ How it works:
    is also a cut in tiktoken's own pre-tokenization, so the tokens of the two sides
    add up. A piece holding any other kind of join is recounted, and shrunk if the
    recount is over the bound.
+4. A piece of whitespace alone (the spaces after a full piece) joins a neighbour,
+   or takes the last token of the piece before it, so that every piece holds some
+   text; only a run of whitespace too long to share within the bound is left as
+   pieces of its own.
 """
 
 from __future__ import annotations
@@ -152,7 +156,8 @@ def split_text(
     whitespace and, only for text with none of those, token boundaries. Fenced code
     blocks and tables stay whole unless one alone is over the bound. No piece ends
     inside a UTF-8 character or, unless one grapheme cluster alone is over the bound,
-    inside a grapheme cluster.
+    inside a grapheme cluster. No piece is whitespace alone unless the text is, or
+    holds a run of whitespace that neither neighbour could take within the bound.
 
     Args:
         text: The text to split.
@@ -305,7 +310,10 @@ class _Splitter:
             if tokens <= self.max:
                 return [Piece(text, 0, len(text), tokens)]
         self._descend(0, len(text), Level.PARAGRAPH, Level.PARAGRAPH, self.atoms)
-        return self._pack()
+        pieces = self._pack()
+        if all(piece.text.strip() for piece in pieces):
+            return pieces
+        return self._share_blanks(pieces)
 
     # -- finding atoms ---------------------------------------------------------------
 
@@ -693,6 +701,79 @@ class _Splitter:
             start = ends[last]
             i = last + 1
         return pieces
+
+    def _share_blanks(self, pieces: list[Piece]) -> list[Piece]:
+        """Give every piece of whitespace alone some of a neighbour's text.
+
+        Such a piece (the spaces after a full piece at the end of a text, or a space
+        a token cut left over) carries nothing, and readers of chat messages drop a
+        message that holds nothing else, so a chunk made of it would not survive a
+        round trip. It joins the piece before it or the one after it or, where
+        neither fits the bound, takes the last token with content of the piece
+        before it (or the first of the piece after it). Only a run of whitespace
+        too long to share within the bound stays a piece of its own.
+        """
+        j = 0
+        while j < len(pieces):
+            if pieces[j].text.strip():
+                j += 1
+            elif j and (joined := self._piece(pieces[j - 1].start, pieces[j].end)):
+                pieces[j - 1 : j + 1] = [joined]
+            elif j + 1 < len(pieces) and (
+                joined := self._piece(pieces[j].start, pieces[j + 1].end)
+            ):
+                pieces[j : j + 2] = [joined]  # still blank if the next one was
+            else:
+                self._borrow(pieces, j)
+                j += 1
+        return pieces
+
+    def _borrow(self, pieces: list[Piece], j: int) -> None:
+        """Move the boundary around blank piece ``j`` into a neighbour, if that fits."""
+        blank = pieces[j]
+        if j:
+            before = pieces[j - 1]
+            for cut in reversed(self._content_cuts(before)):
+                if not self.text[cut : before.end].strip():
+                    continue
+                left = self._piece(before.start, cut)
+                right = self._piece(cut, blank.end)
+                if left and right:
+                    pieces[j - 1 : j + 1] = [left, right]
+                    return
+                break
+        if j + 1 < len(pieces):
+            after = pieces[j + 1]
+            for cut in self._content_cuts(after):
+                if not self.text[after.start : cut].strip():
+                    continue
+                left = self._piece(blank.start, cut)
+                right = self._piece(cut, after.end)
+                if left and right:
+                    pieces[j : j + 2] = [left, right]
+                break
+
+    def _content_cuts(self, piece: Piece) -> list[int]:
+        """The token boundaries inside ``piece`` with content before them, in order.
+
+        Only grapheme-cluster boundaries are kept.
+        """
+        text = self.text
+        span = piece.text
+        offsets = self._token_char_offsets(span, self.tokenizer.encode(span))
+        return [
+            piece.start + offset
+            for offset in offsets
+            if 0 < offset < len(span)
+            and span[:offset].strip()
+            and _is_grapheme_boundary(text, piece.start + offset, piece.start)
+        ]
+
+    def _piece(self, start: int, end: int) -> Piece | None:
+        """The piece ``text[start:end]``, or None if it is over the bound."""
+        text = self.text[start:end]
+        tokens = self.count(text)
+        return Piece(text, start, end, tokens) if tokens <= self.max else None
 
     def _open(self, k: int) -> bool:
         """Replace atom ``k`` by the smaller atoms it can be cut into, if any."""

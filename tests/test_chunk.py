@@ -19,14 +19,16 @@ from ctxchunk.chunk import (
     ChunkMeta,
     ChunkModel,
     chunk_json_schema,
+    chunks_of_text,
     make_chunk_id,
 )
 from ctxchunk.exceptions import ChunkError, EncodingError, InvalidTypeError, RoleError
 from ctxchunk.roles import Kind, Role
 from ctxchunk.tokens import get_tokenizer
-from tests.strategies import chunk_metas, chunks
+from tests.strategies import chunk_metas, chunks, prose
 
 _ID_RE = re.compile(CHUNK_ID_PATTERN)
+O200K = get_tokenizer("o200k_base")
 
 
 def _chunk(**changes):
@@ -431,6 +433,39 @@ class TestJson:
         """Text that is not a JSON object raises ChunkError."""
         with pytest.raises(ChunkError):
             Chunk.from_json(text)
+
+
+_EDGES = st.sampled_from(["", " ", "\n", "  ", "\n\n", " \t", "\r\n"])
+
+
+class TestChunksOfText:
+    @given(
+        text=st.tuples(_EDGES, prose(max_words=60), _EDGES).map("".join),
+        max_tokens=st.integers(8, 60),
+    )
+    @example(
+        text="\U0001f469\u200d\U0001f4bb, http://example.com/a?b=1, ", max_tokens=10
+    )
+    def test_every_part_of_a_turn_holds_content(self, text, max_tokens):
+        """A turn's parts join back to its text, are counted exactly within the
+        bound, and none is whitespace alone (a chat reader would drop it)."""
+        parts = chunks_of_text(
+            text, max_tokens, role="user", kind="turn", source="turn-0"
+        )
+        assert "".join(c.text for c in parts) == text
+        assert [(c.part, c.parts) for c in parts] == [
+            (i, len(parts)) for i in range(len(parts))
+        ]
+        for chunk in parts:
+            assert chunk.tokens == O200K.count(chunk.text) <= max_tokens
+            assert chunk.text.strip(), parts
+
+    def test_empty_text_is_one_empty_chunk(self):
+        """Empty text still gives its one chunk, of no tokens."""
+        (chunk,) = chunks_of_text(
+            "", 10, role="tool", kind="tool_result", source="call-1"
+        )
+        assert (chunk.text, chunk.tokens, chunk.parts) == ("", 0, 1)
 
 
 class TestSchema:

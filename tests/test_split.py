@@ -300,6 +300,66 @@ class TestBoundaries:
         assert ends.count(".") >= len(ends) - 1
 
 
+# Words and the whitespace between them, as in turns: a word may be several tokens
+# (a URL) or one grapheme cluster of several tokens (a ZWJ emoji sequence).
+BLANK_WORDS = [
+    *("the", "naïve", "東京", "🙂", "👩\u200d💻", "don't", "3.14", "e.g.", "x" * 30),
+    *("http://example.com/a?b=1", '{"k": [1, 2]}'),
+]
+blank_words = st.sampled_from(BLANK_WORDS)
+blank_separators = st.sampled_from(
+    [" ", ", ", ". ", "\n", "\n\n", "\t", "  ", "\r\n", " \u3000", "\xa0"]
+)
+spaced_words = st.tuples(
+    st.sampled_from(["", " ", "\n", "  \n "]),
+    st.lists(st.tuples(blank_words, blank_separators), min_size=1, max_size=40),
+).map(lambda t: t[0] + "".join(word + space for word, space in t[1]))
+
+
+class TestBlankPieces:
+    @given(text=spaced_words, max_tokens=st.integers(8, 60))
+    @example(
+        text="\U0001f469\u200d\U0001f4bb, http://example.com/a?b=1, ", max_tokens=10
+    )
+    def test_every_piece_holds_content(self, text, max_tokens):
+        """Between words, whitespace never makes a piece of its own: a chat reader
+        would drop such a piece as a blank message."""
+        pieces = split_text(text, max_tokens)
+        check_pieces(text, pieces, max_tokens, O200K)
+        assert all(piece.text.strip() for piece in pieces), pieces
+
+    @given(
+        text=st.text(alphabet=st.sampled_from(TRICKY), max_size=300), max_tokens=bounds
+    )
+    def test_a_blank_piece_is_one_no_neighbour_could_take(self, text, max_tokens):
+        """A piece of whitespace alone is left only where joining either neighbour
+        would put that over the bound (a run of whitespace too long to share)."""
+        pieces = split_text(text, max_tokens)
+        check_pieces(text, pieces, max_tokens, O200K)
+        for i, piece in enumerate(pieces):
+            if piece.text.strip():
+                continue
+            for pair in (pieces[i - 1 : i + 1] if i else [], pieces[i : i + 2]):
+                if len(pair) == 2:
+                    joined = pair[0].text + pair[1].text
+                    assert O200K.count(joined) > max_tokens, pieces
+
+    def test_trailing_space_after_a_full_piece_takes_a_token_along(self):
+        """The space a full piece leaves takes that piece's last token with it."""
+        text = "\U0001f469\u200d\U0001f4bb, http://example.com/a?b=1, "
+        pieces = split_text(text, 10)
+        assert [p.text for p in pieces][-2:] == [" http://example.com/a?b=1", ", "]
+
+    def test_a_whitespace_run_over_the_bound_stays_lossless(self):
+        """Whitespace too long to share is cut into pieces of its own, in bound."""
+        text = "Hi." + " \n" * 60 + "Bye."
+        pieces = split_text(text, 8)
+        check_pieces(text, pieces, 8, O200K)
+        assert not all(piece.text.strip() for piece in pieces)
+        assert pieces[0].text.startswith("Hi.")
+        assert pieces[-1].text.endswith("Bye.")
+
+
 class TestEdgeCases:
     def test_empty_text(self):
         """Empty text gives no pieces."""
