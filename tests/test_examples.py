@@ -88,6 +88,24 @@ def test_live_window_example_runs():
     assert "the interrupted answer now reads:" in result.stdout
 
 
+def test_replay_claude_log_example_runs(tmp_path):
+    """examples/replay_claude_log.py replays its Anthropic log from Python and from
+    the shell: the baseline loses the whole history and the order number, the
+    default policy keeps the number and loses at most a quarter in one step."""
+    script = ROOT / "examples" / "replay_claude_log.py"
+    argv = [sys.executable, str(script), str(tmp_path)]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    baseline = next(line for line in lines if line.strip().startswith("baseline"))
+    recommended = next(line for line in lines if line.strip().startswith("recommended"))
+    assert "(100% of the history), order number LOST" in baseline
+    assert "order number kept" in recommended
+    assert (tmp_path / "support-hx4471.json").is_file()
+    # The shell replay found the log in its directory and printed its table.
+    assert "support-hx4471: budget 8,000" in result.stdout
+
+
 def test_generate_sessions_example_runs(tmp_path):
     """examples/generate_sessions.py writes sessions that load back."""
     from ctxchunk import load_session
