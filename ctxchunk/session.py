@@ -699,7 +699,6 @@ def session_from_chat_messages(
     return _build(raw, name, source, step_ms=_CHAT_STEP_MS)
 
 
-
 def session_from_anthropic_messages(
     source: str | os.PathLike[str] | Sequence[Mapping[str, Any]] | Mapping[str, Any],
     *,
@@ -874,11 +873,15 @@ def session_from_realtime_events(
       ``input_text`` / ``text`` / ``output_text`` parts, or its audio parts'
       ``transcript``), placed where the item first appeared and filled in by later
       events about the same item id; a ``function_call_output`` with the matching
-      ``function_call`` becomes a ``tool_call``;
+      ``function_call`` becomes a ``tool_call``. A log of both sides holds a
+      client-created item twice: the server's copy (the output of the same
+      ``call_id``, or a message of the same role and text that the client sent
+      without an id) only gives it its id;
     - ``conversation.item.input_audio_transcription.completed``: the ``transcript`` of
       the user item ``item_id``;
     - ``conversation.item.truncate`` (client) or ``conversation.item.truncated``
-      (server): an ``interrupt`` of ``item_id`` at ``audio_end_ms``;
+      (server): an ``interrupt`` of ``item_id`` at ``audio_end_ms`` (a
+      ``truncated`` confirming a logged ``truncate`` is not counted twice);
     - ``response.create`` (client) or ``response.created`` (server, unless it answers
       a ``response.create`` already counted): a ``request``.
 
@@ -909,11 +912,12 @@ def session_from_realtime_events(
     [('turn', 'Hi there'), ('request', None)]
     """
     data = _load_json(source, "Realtime events")
-    slots: list[_Slot] = []
-    by_item: dict[str, _Slot] = {}
-    calls: dict[str, dict[str, Any]] = {}
+    log = _RealtimeLog()
+    slots = log.slots
     instructions: str | None = None
     open_request = False
+    # Client truncations not yet answered by the server's ``truncated``.
+    truncating: list[tuple[str, int]] = []
     now = -100
     for t_ms, event in _iter_realtime(data):
         now = max(now + 100, 0) if t_ms is None else max(t_ms, now)
@@ -933,21 +937,24 @@ def session_from_realtime_events(
         ):
             item = event.get("item")
             if isinstance(item, Mapping):
-                _take_item(item, now, slots, by_item, calls)
+                log.take_item(item, now)
         elif kind == "conversation.item.input_audio_transcription.completed":
-            slot = by_item.get(str(event.get("item_id")))
+            slot = log.by_item.get(str(event.get("item_id")))
             transcript = event.get("transcript")
             if slot is not None and isinstance(transcript, str):
                 slot.data["text"] = transcript
         elif kind in ("conversation.item.truncate", "conversation.item.truncated"):
             heard = event.get("audio_end_ms")
             if isinstance(heard, int) and heard >= 0:
+                cut = (str(event.get("item_id")), heard)
+                if kind == "conversation.item.truncated" and cut in truncating:
+                    # The server confirms a truncation the client's log holds.
+                    truncating.remove(cut)
+                    continue
+                if kind == "conversation.item.truncate":
+                    truncating.append(cut)
                 slots.append(
-                    _Slot(
-                        "interrupt",
-                        {"item": str(event.get("item_id")), "heard_ms": heard},
-                        now,
-                    )
+                    _Slot("interrupt", {"item": cut[0], "heard_ms": heard}, now)
                 )
         elif kind == "response.create":
             open_request = True
@@ -960,16 +967,63 @@ def session_from_realtime_events(
     return _build(_realtime_raw(slots), name, source, step_ms=0)
 
 
-def _take_item(
-    item: Mapping[str, Any],
-    now: int,
-    slots: list[_Slot],
-    by_item: dict[str, _Slot],
-    calls: dict[str, dict[str, Any]],
-) -> None:
-    item_id = item.get("id")
-    item_type = item.get("type", "message")
-    if item_type == "message":
+class _RealtimeLog:
+    """The conversation items a Realtime log has shown so far, in order.
+
+    A log may hold both sides: an item the client created without an id
+    (``conversation.item.create``) comes back from the server with one
+    (``conversation.item.added`` / ``created`` / ``done``). The echo is the same item,
+    matched by its call id (a tool output) or by its role and text (a message), and
+    only names it.
+    """
+
+    def __init__(self) -> None:
+        self.slots: list[_Slot] = []
+        self.by_item: dict[str, _Slot] = {}
+        self.calls: dict[str, dict[str, Any]] = {}
+        self.outputs: dict[str, _Slot] = {}
+        # Messages the client created without an id, waiting for the server's.
+        self.unnamed: list[_Slot] = []
+
+    def take_item(self, item: Mapping[str, Any], now: int) -> None:
+        item_id = str(item["id"]) if item.get("id") else None
+        item_type = item.get("type", "message")
+        if item_type == "message":
+            self._message(item, item_id, now)
+        elif item_type == "function_call":
+            call_id = str(item.get("call_id") or item_id or "")
+            self.calls[call_id] = {
+                "name": str(item.get("name") or "tool"),
+                "arguments": _call_arguments(
+                    item.get("arguments"), f"item {item_id!r:.40}"
+                ),
+            }
+        elif item_type == "function_call_output":
+            if item_id is not None and item_id in self.by_item:
+                return
+            call_id = str(item.get("call_id") or "")
+            answered = self.outputs.get(call_id) if call_id else None
+            if answered is not None:  # the same output, echoed by the other side
+                if item_id is not None:
+                    self.by_item[item_id] = answered
+                return
+            call = self.calls.pop(call_id, {"name": "tool", "arguments": "{}"})
+            slot = _Slot(
+                "tool_call",
+                {
+                    **call,
+                    "result": str(item.get("output") or ""),
+                    "call_id": call_id or None,
+                },
+                now,
+            )
+            if item_id is not None:
+                self.by_item[item_id] = slot
+            if call_id:
+                self.outputs[call_id] = slot
+            self.slots.append(slot)
+
+    def _message(self, item: Mapping[str, Any], item_id: str | None, now: int) -> None:
         role = item.get("role")
         read = _read(item.get("content"), f"item {item_id!r:.40} content")
         text = read.text
@@ -979,43 +1033,28 @@ def _take_item(
             slot_kind, data = "turn", {"role": role, "text": text}
         else:
             return
-        existing = by_item.get(str(item_id)) if item_id else None
+        existing = self.by_item.get(item_id) if item_id is not None else None
         if existing is not None:
             # A placeholder (audio whose transcript has not come) never replaces
             # text already read, such as a transcription that arrived first.
             if text and not (read.only_placeholders and existing.data.get("text")):
                 existing.data["text"] = text
             return
+        if item_id is not None:
+            for slot in self.unnamed:
+                if slot.kind == slot_kind and slot.data == data:
+                    # The server's copy of a message the client created.
+                    self.unnamed.remove(slot)
+                    slot.data["id"] = item_id
+                    self.by_item[item_id] = slot
+                    return
         slot = _Slot(slot_kind, data, now)
-        if item_id:
-            data["id"] = str(item_id)
-            by_item[str(item_id)] = slot
-        slots.append(slot)
-    elif item_type == "function_call":
-        call_id = str(item.get("call_id") or item_id or "")
-        calls[call_id] = {
-            "name": str(item.get("name") or "tool"),
-            "arguments": _call_arguments(
-                item.get("arguments"), f"item {item_id!r:.40}"
-            ),
-        }
-    elif item_type == "function_call_output":
-        call_id = str(item.get("call_id") or "")
-        if item_id and str(item_id) in by_item:
-            return
-        call = calls.pop(call_id, {"name": "tool", "arguments": "{}"})
-        slot = _Slot(
-            "tool_call",
-            {
-                **call,
-                "result": str(item.get("output") or ""),
-                "call_id": call_id or None,
-            },
-            now,
-        )
-        if item_id:
-            by_item[str(item_id)] = slot
-        slots.append(slot)
+        if item_id is not None:
+            data["id"] = item_id
+            self.by_item[item_id] = slot
+        else:
+            self.unnamed.append(slot)
+        self.slots.append(slot)
 
 
 def _realtime_raw(slots: list[_Slot]) -> list[dict[str, Any]]:

@@ -1,0 +1,186 @@
+"""Realtime logs that hold both sides: what the client sent and the server's echo.
+
+An agent that logs every event it sends and receives has each client-created item
+twice: ``conversation.item.create`` (often without an id) and the server's
+``conversation.item.added`` / ``done`` (with the id the server gave it), and each
+truncation twice (``truncate``, then ``truncated``). Either copy names one item, so the
+log imports as the server's side alone does. Client events are checked against the
+``openai`` SDK's client event types, server events against its server event types.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from openai.types.realtime import RealtimeServerEvent
+from pydantic import TypeAdapter
+
+from ctxchunk.session import session_from_realtime_events
+from tests import sdk_types
+from tests.strategies import prose, turn_texts
+
+_SERVER = TypeAdapter(list[RealtimeServerEvent])
+
+_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("user"), turn_texts()),
+        st.tuples(st.just("assistant"), turn_texts(), st.none() | st.integers(0, 9000)),
+        st.tuples(st.just("tool"), st.sampled_from(["weather", "search"]), prose()),
+    ),
+    max_size=10,
+)
+
+
+class _Log:
+    """Writes one conversation as the server's events, and optionally the client's."""
+
+    def __init__(self, both: bool) -> None:
+        self.both = both
+        self.client: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.n = 0
+
+    def _id(self, prefix: str) -> str:
+        self.n += 1
+        return f"{prefix}_{self.n}"
+
+    def _server(self, event: dict[str, Any]) -> None:
+        self.events.append({"event_id": self._id("event"), **event})
+
+    def _send(self, event: dict[str, Any]) -> None:
+        if self.both:
+            self.client.append(event)
+            self.events.append(event)
+
+    def user(self, text: str) -> None:
+        content = [{"type": "input_text", "text": text}]
+        self._send(
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "message", "role": "user", "content": content},
+            }
+        )
+        item = {
+            "id": self._id("item"),
+            "type": "message",
+            "status": "completed",
+            "role": "user",
+            "content": content,
+        }
+        for kind in ("conversation.item.added", "conversation.item.done"):
+            self._server({"type": kind, "previous_item_id": None, "item": item})
+
+    def _respond(self, item: dict[str, Any]) -> None:
+        self._send({"type": "response.create"})
+        response = self._id("resp")
+        self._server({"type": "response.created", "response": {"id": response}})
+        self._server(
+            {
+                "type": "response.output_item.done",
+                "response_id": response,
+                "output_index": 0,
+                "item": item,
+            }
+        )
+
+    def assistant(self, text: str, heard: int | None) -> None:
+        item_id = self._id("item")
+        self._respond(
+            {
+                "id": item_id,
+                "type": "message",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_audio", "transcript": text}],
+            }
+        )
+        if heard is not None:
+            cut = {"item_id": item_id, "content_index": 0, "audio_end_ms": heard}
+            self._send({"type": "conversation.item.truncate", **cut})
+            self._server({"type": "conversation.item.truncated", **cut})
+
+    def tool(self, name: str, result: str) -> None:
+        call_id = self._id("call")
+        self._respond(
+            {
+                "id": self._id("item"),
+                "type": "function_call",
+                "status": "completed",
+                "name": name,
+                "call_id": call_id,
+                "arguments": json.dumps({"q": call_id}),
+            }
+        )
+        output = {"type": "function_call_output", "call_id": call_id, "output": result}
+        self._send({"type": "conversation.item.create", "item": output})
+        self._server(
+            {
+                "type": "conversation.item.added",
+                "previous_item_id": None,
+                "item": {"id": self._id("item"), **output},
+            }
+        )
+
+
+def _write(steps: list[Any], *, both: bool) -> _Log:
+    log = _Log(both)
+    for step in steps:
+        getattr(log, step[0])(*step[1:])
+    return log
+
+
+def _untimed(events: list[Any]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in vars(e).items() if k != "t_ms"} for e in events]
+
+
+@given(_steps)
+def test_a_log_of_both_sides_imports_as_the_servers_side(steps):
+    server_only = _write(steps, both=False)
+    both = _write(steps, both=True)
+    sdk_types.check("realtime events", both.client)
+    server_events = [e for e in both.events if "event_id" in e]
+    assert len(_SERVER.validate_python(server_events)) == len(server_events)
+    alone = session_from_realtime_events(server_only.events).events
+    together = session_from_realtime_events(both.events).events
+    assert _untimed(together) == _untimed(alone)
+    # Each user turn, tool call and heard interruption is there once.
+    assert [e.type for e in alone].count("turn") == sum(
+        1 for s in steps if s[0] in ("user", "assistant") and s[1]
+    )
+    assert [e.type for e in alone].count("tool_call") == sum(
+        1 for s in steps if s[0] == "tool"
+    )
+
+
+def test_a_tool_output_sent_and_echoed_is_one_call_named_by_its_call():
+    log = _write([("tool", "weather", "3 C, snow")], both=True)
+    calls = [
+        e
+        for e in session_from_realtime_events(log.events).events
+        if e.type == "tool_call"
+    ]
+    assert [(c.name, c.result) for c in calls] == [("weather", "3 C, snow")]
+
+
+def test_a_truncation_sent_and_confirmed_is_one_interrupt():
+    steps = [("user", "Hi"), ("assistant", "Hello there, friend.", 400)]
+    log = _write(steps, both=True)
+    events = session_from_realtime_events(log.events).events
+    assert [(e.type, getattr(e, "heard_ms", None)) for e in events][-1:] == [
+        ("interrupt", 400)
+    ]
+    assert [e.type for e in events].count("interrupt") == 1
+
+
+def test_a_message_sent_again_is_a_new_turn():
+    """Only the server's copy of a message merges with the client's: the same words
+    sent twice are two turns."""
+    log = _write([("user", "Repeat that?"), ("user", "Repeat that?")], both=True)
+    turns = list(session_from_realtime_events(log.events).events)
+    assert [e.text for e in turns if e.type == "turn"] == ["Repeat that?"] * 2
+    unanswered = log.events[:1] * 2  # the client sent it twice, no echo logged
+    turns = session_from_realtime_events(unanswered).events
+    assert [e.text for e in turns if e.type == "turn"] == ["Repeat that?"] * 2
