@@ -3,8 +3,10 @@
 Part 1 (in process, one core): ``--profile-sessions`` generated 100-turn sessions
 (``ctxchunk._generate.generate_session(seed, turns=100)``) are read from their JSONL
 files and simulated with the four policies below at a 16,000-token budget, as a
-worker does; the median per-session time of reading and of simulating is the serial
-per-session cost.
+worker does (a summary per session, no Realtime event counts, the garbage collector
+run between sessions); the median per-session time of reading and of simulating is
+the serial per-session cost, and the mean CPU time per session (the collections
+included) the figure least moved by other work on the machine.
 
 Part 2 (the command): ``--sessions`` generated sessions are written to a temporary
 directory, then ``ctxchunk simulate DIR --budget 16000 --policy ... --jobs N
@@ -41,12 +43,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from ctxchunk._fleet import read_session
+from ctxchunk._aggregate import summarize
+from ctxchunk._fleet import _session_gc, read_session
 from ctxchunk._generate import generate_session
 from ctxchunk.cli import parse_policy
 from ctxchunk.session import dump_session
-from ctxchunk.simulate import simulate
+from ctxchunk.simulate import _simulate, simulate
 
 POLICIES = ("baseline", "recommended", "drop-oldest", "retention:0.8")
 """Four policies: the baseline, the default one and two classic ones."""
@@ -103,18 +107,28 @@ def _subset(folder: Path, paths: list[Path]) -> Path:
     return folder
 
 
+def _one(path: Path, named: dict[str, Any], budget: int) -> tuple[float, float]:
+    """Read and simulate one session as a worker does; return the two times."""
+    start = time.perf_counter()
+    session = read_session(path)
+    middle = time.perf_counter()
+    summarize(_simulate(session, named, budget, realtime=False))
+    return middle - start, time.perf_counter() - middle
+
+
 def per_session(paths: list[Path], budget: int) -> dict[str, float]:
     named = {spec: parse_policy(spec) for spec in POLICIES}
     simulate(read_session(paths[0]), named, budget)  # warm the tokenizer
     reads, sims = [], []
     cpu = time.process_time()
-    for path in paths:
-        start = time.perf_counter()
-        session = read_session(path)
-        middle = time.perf_counter()
-        simulate(session, named, budget)
-        reads.append(middle - start)
-        sims.append(time.perf_counter() - middle)
+    # As a worker (ctxchunk._fleet.simulate_batch) does it: a summary per session,
+    # without Realtime event counts, the collector run between sessions.
+    with _session_gc() as collect:
+        for path in paths:
+            read, sim = _one(path, named, budget)
+            collect()
+            reads.append(read)
+            sims.append(sim)
     cpu = (time.process_time() - cpu) / len(paths)
     read, sim = statistics.median(reads), statistics.median(sims)
     return {
