@@ -868,8 +868,9 @@ def session_from_realtime_events(
     - ``session.update`` / ``session.created`` / ``session.updated`` with
       ``session.instructions``: ``instructions`` when they change;
     - an item from ``conversation.item.create``, ``conversation.item.created``,
-      ``conversation.item.added``, ``conversation.item.done`` or
-      ``response.output_item.done``: a ``message`` item becomes a ``turn`` (its
+      ``conversation.item.added``, ``conversation.item.done``,
+      ``response.output_item.done`` or the ``output`` of ``response.done``: a
+      ``message`` item becomes a ``turn`` (its
       ``input_text`` / ``text`` / ``output_text`` parts, or its audio parts'
       ``transcript``), placed where the item first appeared and filled in by later
       events about the same item id; a ``function_call_output`` with the matching
@@ -956,6 +957,15 @@ def session_from_realtime_events(
                 slots.append(
                     _Slot("interrupt", {"item": cut[0], "heard_ms": heard}, now)
                 )
+        elif kind == "response.done":
+            # A log that keeps only the finished responses has their items here
+            # (items already read from output_item.done are only filled in).
+            response = event.get("response")
+            output = response.get("output") if isinstance(response, Mapping) else None
+            if isinstance(output, list):
+                for item in output:
+                    if isinstance(item, Mapping):
+                        log.take_item(item, now)
         elif kind == "response.create":
             open_request = True
             slots.append(_Slot("request", {}, now))

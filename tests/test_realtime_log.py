@@ -184,3 +184,38 @@ def test_a_message_sent_again_is_a_new_turn():
     unanswered = log.events[:1] * 2  # the client sent it twice, no echo logged
     turns = session_from_realtime_events(unanswered).events
     assert [e.text for e in turns if e.type == "turn"] == ["Repeat that?"] * 2
+
+
+@given(_steps)
+def test_a_log_of_finished_responses_imports_as_the_full_log(steps):
+    """A log that keeps only ``response.done`` (with its ``output``) for the model's
+    items, a common way to log usage, has every assistant turn and tool call."""
+    log = _write(steps, both=False)
+    finished: list[dict[str, Any]] = []
+    for event in log.events:
+        if event["type"] != "response.output_item.done":
+            finished.append(event)
+            continue
+        done = {
+            "type": "response.done",
+            "event_id": event["event_id"] + "_done",
+            "response": {
+                "id": event["response_id"],
+                "status": "completed",
+                "output": [event["item"]],
+            },
+        }
+        _SERVER.validate_python([done])
+        finished.append(done)
+    full = session_from_realtime_events(log.events).events
+    assert _untimed(session_from_realtime_events(finished).events) == _untimed(full)
+    # Both kept: each item is still read once.
+    both = [e for event in log.events for e in (event, *_done_of(event))]
+    assert _untimed(session_from_realtime_events(both).events) == _untimed(full)
+
+
+def _done_of(event: dict[str, Any]) -> list[dict[str, Any]]:
+    if event["type"] != "response.output_item.done":
+        return []
+    response = {"id": event["response_id"], "output": [event["item"]]}
+    return [{"type": "response.done", "event_id": "d", "response": response}]
