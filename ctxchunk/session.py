@@ -869,7 +869,8 @@ def session_from_realtime_events(
       ``session.instructions``: ``instructions`` when they change;
     - an item from ``conversation.item.create``, ``conversation.item.created``,
       ``conversation.item.added``, ``conversation.item.done``,
-      ``response.output_item.done`` or the ``output`` of ``response.done``: a
+      ``response.output_item.added``, ``response.output_item.done`` or the
+      ``output`` of ``response.done``: a
       ``message`` item becomes a ``turn`` (its
       ``input_text`` / ``text`` / ``output_text`` parts, or its audio parts'
       ``transcript``), placed where the item first appeared and filled in by later
@@ -879,7 +880,10 @@ def session_from_realtime_events(
       ``call_id``, or a message of the same role and text that the client sent
       without an id) only gives it its id;
     - ``conversation.item.input_audio_transcription.completed``: the ``transcript`` of
-      the user item ``item_id``;
+      the user item ``item_id``; ``response.output_audio_transcript.done`` /
+      ``response.output_text.done`` (and their beta names
+      ``response.audio_transcript.done`` / ``response.text.done``): the text of the
+      model's item ``item_id`` when no item event carried it;
     - ``conversation.item.truncate`` (client) or ``conversation.item.truncated``
       (server): an ``interrupt`` of ``item_id`` at ``audio_end_ms`` (a
       ``truncated`` confirming a logged ``truncate`` is not counted twice);
@@ -934,11 +938,27 @@ def session_from_realtime_events(
             "conversation.item.created",
             "conversation.item.added",
             "conversation.item.done",
+            "response.output_item.added",
             "response.output_item.done",
         ):
             item = event.get("item")
             if isinstance(item, Mapping):
                 log.take_item(item, now)
+        elif isinstance(kind, str) and kind in _SPOKEN_DONE:
+            # The model's finished text or transcript of one item: it fills an
+            # item read without it, or stands for an item the log never showed.
+            text = event.get(_SPOKEN_DONE[kind])
+            if isinstance(text, str) and event.get("item_id"):
+                log.take_item(
+                    {
+                        "id": event["item_id"],
+                        "type": "message",
+                        "role": "assistant",
+                        "content": [{"type": "output_text", "text": text}],
+                    },
+                    now,
+                    fill=True,
+                )
         elif kind == "conversation.item.input_audio_transcription.completed":
             slot = log.by_item.get(str(event.get("item_id")))
             transcript = event.get("transcript")
@@ -977,6 +997,16 @@ def session_from_realtime_events(
     return _build(_realtime_raw(slots), name, source, step_ms=0)
 
 
+_SPOKEN_DONE: Mapping[str, str] = {
+    "response.output_audio_transcript.done": "transcript",
+    "response.audio_transcript.done": "transcript",
+    "response.output_text.done": "text",
+    "response.text.done": "text",
+}
+"""The events that end the model's text of one item, and the field holding it (GA
+and beta names)."""
+
+
 class _RealtimeLog:
     """The conversation items a Realtime log has shown so far, in order.
 
@@ -995,11 +1025,14 @@ class _RealtimeLog:
         # Messages the client created without an id, waiting for the server's.
         self.unnamed: list[_Slot] = []
 
-    def take_item(self, item: Mapping[str, Any], now: int) -> None:
+    def take_item(
+        self, item: Mapping[str, Any], now: int, *, fill: bool = False
+    ) -> None:
+        """Read an item; with ``fill``, text only fills an item that has none."""
         item_id = str(item["id"]) if item.get("id") else None
         item_type = item.get("type", "message")
         if item_type == "message":
-            self._message(item, item_id, now)
+            self._message(item, item_id, now, fill=fill)
         elif item_type == "function_call":
             call_id = str(item.get("call_id") or item_id or "")
             self.calls[call_id] = {
@@ -1033,7 +1066,9 @@ class _RealtimeLog:
                 self.outputs[call_id] = slot
             self.slots.append(slot)
 
-    def _message(self, item: Mapping[str, Any], item_id: str | None, now: int) -> None:
+    def _message(
+        self, item: Mapping[str, Any], item_id: str | None, now: int, *, fill: bool
+    ) -> None:
         role = item.get("role")
         read = _read(item.get("content"), f"item {item_id!r:.40} content")
         text = read.text
@@ -1047,6 +1082,8 @@ class _RealtimeLog:
         if existing is not None:
             # A placeholder (audio whose transcript has not come) never replaces
             # text already read, such as a transcription that arrived first.
+            if fill and existing.data.get("text"):
+                return
             if text and not (read.only_placeholders and existing.data.get("text")):
                 existing.data["text"] = text
             return

@@ -219,3 +219,38 @@ def _done_of(event: dict[str, Any]) -> list[dict[str, Any]]:
         return []
     response = {"id": event["response_id"], "output": [event["item"]]}
     return [{"type": "response.done", "event_id": "d", "response": response}]
+
+
+@given(_steps, st.booleans())
+def test_a_log_of_transcript_events_imports_as_the_full_log(steps, beta):
+    """The model's spoken items known only from ``output_item.added`` (no content yet)
+    and the transcript's ``done`` event (GA or beta name) are the same turns."""
+    log = _write(steps, both=False)
+    spoken: list[dict[str, Any]] = []
+    for event in log.events:
+        item = event.get("item", {})
+        if event["type"] != "response.output_item.done" or item["type"] != "message":
+            spoken.append(event)
+            continue
+        where = {"response_id": event["response_id"], "output_index": 0}
+        empty = {**item, "status": "in_progress", "content": []}
+        spoken.append({**event, "type": "response.output_item.added", "item": empty})
+        name = (
+            "response.audio_transcript.done"
+            if beta
+            else ("response.output_audio_transcript.done")
+        )
+        transcript = item["content"][0]["transcript"]
+        done = {
+            "type": name,
+            "event_id": event["event_id"] + "_t",
+            **where,
+            "item_id": item["id"],
+            "content_index": 0,
+            "transcript": transcript,
+        }
+        if not beta:
+            _SERVER.validate_python([done])
+        spoken.append(done)
+    full = session_from_realtime_events(log.events).events
+    assert _untimed(session_from_realtime_events(spoken).events) == _untimed(full)
