@@ -715,7 +715,11 @@ class _Splitter:
         """
         j = 0
         while j < len(pieces):
-            if pieces[j].text.strip():
+            # A piece with content, or one amid a longer run of whitespace (no
+            # neighbour with content to share with), stays as it is.
+            if pieces[j].text.strip() or not any(
+                piece.text.strip() for piece in pieces[max(j - 1, 0) : j + 2]
+            ):
                 j += 1
             elif j and (joined := self._piece(pieces[j - 1].start, pieces[j].end)):
                 pieces[j - 1 : j + 1] = [joined]
