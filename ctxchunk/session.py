@@ -767,7 +767,7 @@ def _take_message(
         )
     elif role == "assistant":
         raw.append({"type": "request"})
-        text = read_content(message.get("content")).text
+        text = read_content(message.get("content")).text or _spoken(message)
         if text:
             raw.append({"type": "turn", "role": "assistant", "text": text})
         tool_calls = message.get("tool_calls") or []
@@ -777,16 +777,30 @@ def _take_message(
                 f"{type(tool_calls).__name__}"
             )
         for j, call in enumerate(tool_calls):
-            function = call.get("function") if isinstance(call, Mapping) else None
+            # A function call carries "function"; a custom tool's call, "custom"
+            # with free-form "input" text.
+            kind = "custom" if isinstance(call, Mapping) and "custom" in call else None
+            function = (
+                call.get(kind or "function") if isinstance(call, Mapping) else None
+            )
             if not isinstance(call, Mapping) or not isinstance(function or {}, Mapping):
                 raise SessionLogError(
                     f"message {index}: tool_calls[{j}] must be an object with a "
                     f"'function' object, got {call!r:.80}"
                 )
             function = function or {}
+            arguments = function.get("input" if kind else "arguments")
             calls[str(call.get("id"))] = (
                 str(function.get("name") or "tool"),
-                _call_arguments(function.get("arguments"), f"message {index}"),
+                _call_arguments(arguments, f"message {index}"),
+            )
+        legacy = message.get("function_call")
+        if isinstance(legacy, Mapping):
+            # The deprecated functions API: a "function" message answers it by name.
+            name = str(legacy.get("name") or "tool")
+            calls[name] = (
+                name,
+                _call_arguments(legacy.get("arguments"), f"message {index}"),
             )
     elif role in ("tool", "function"):
         call_id = str(message.get("tool_call_id") or message.get("name") or "")
@@ -805,6 +819,20 @@ def _take_message(
             f"message {index}: unknown role {role!r:.40}; expected system, "
             f"developer, user, assistant or tool"
         )
+
+
+def _spoken(message: Mapping[str, Any]) -> str:
+    """An assistant message's words when it has no content.
+
+    Its ``refusal``, or the ``transcript`` of its ``audio`` (a Chat audio reply, as a
+    response logs it).
+    """
+    refusal = message.get("refusal")
+    if isinstance(refusal, str) and refusal:
+        return refusal
+    audio = message.get("audio")
+    transcript = audio.get("transcript") if isinstance(audio, Mapping) else None
+    return transcript if isinstance(transcript, str) else ""
 
 
 def _build(
