@@ -65,7 +65,8 @@ FORMATS: Mapping[str, str] = {
     "realtime": "OpenAI Realtime event log (JSON array or JSONL of client and server "
     "events such as conversation.item.created)",
     "items": "OpenAI Realtime or Responses conversation items (a JSON array or JSONL "
-    "of message, function_call and function_call_output items)",
+    "of message, function_call, function_call_output, custom tool and other items; "
+    "messages may be untyped {role, content})",
     "anthropic": "Anthropic Messages API messages (a JSON array, JSONL, or a request "
     "body {'system', 'messages'}; told from Chat by its content blocks: tool_use, "
     "tool_result, image with a source...)",
@@ -81,7 +82,31 @@ ENGINES: tuple[str, ...] = ("local", "ray")
 _SESSION_TYPES = frozenset(
     {"instructions", "turn", "document", "tool_call", "interrupt", "request", "probe"}
 )
-_ITEM_TYPES = frozenset({"message", "function_call", "function_call_output"})
+_ITEM_TYPES = frozenset(
+    {
+        "message",
+        "function_call",
+        "function_call_output",
+        "custom_tool_call",
+        "custom_tool_call_output",
+        # Responses API items that hold no turn or call ctxchunk reads, but tell a
+        # Responses log (developers.openai.com/api/reference/resources/responses).
+        "reasoning",
+        "item_reference",
+        "web_search_call",
+        "file_search_call",
+        "computer_call",
+        "computer_call_output",
+        "code_interpreter_call",
+        "image_generation_call",
+        "local_shell_call",
+        "local_shell_call_output",
+        "mcp_call",
+        "mcp_list_tools",
+        "mcp_approval_request",
+        "mcp_approval_response",
+    }
+)
 
 
 def _is_log(path: Path) -> bool:
@@ -308,6 +333,10 @@ def read_session(path: str | os.PathLike[str], fmt: str = "auto") -> Session:
         # A Messages API log's user turns read like Chat messages; its content
         # blocks, or a request body's top-level system, tell them apart.
         fmt = "anthropic"
+    if fmt == "chat" and detected and any(_is_item(r) for r in records):
+        # A Responses API input list mixes messages without a type ({role,
+        # content}, which read like Chat ones) with typed items.
+        fmt = "items"
     if fmt == "anthropic":
         return session_from_anthropic_messages(
             body if body is not None else records, name=name
@@ -317,6 +346,34 @@ def read_session(path: str | os.PathLike[str], fmt: str = "auto") -> Session:
     if fmt == "items":
         records = _item_events(records)
     return session_from_realtime_events(records, name=name)
+
+
+_OUTPUT_TYPES = frozenset(
+    {
+        "function_call",
+        "custom_tool_call",
+        "reasoning",
+        "web_search_call",
+        "file_search_call",
+        "computer_call",
+        "code_interpreter_call",
+        "image_generation_call",
+        "local_shell_call",
+        "mcp_call",
+        "mcp_list_tools",
+        "mcp_approval_request",
+    }
+)
+"""The items a model call outputs (besides assistant messages)."""
+
+
+def _is_item(record: object) -> bool:
+    """Whether ``record`` is a typed Responses item other than a message."""
+    return (
+        isinstance(record, Mapping)
+        and record.get("type") in _ITEM_TYPES
+        and record.get("type") != "message"
+    )
 
 
 def _request_body(text: str) -> dict[str, Any] | None:
@@ -346,7 +403,7 @@ def _item_events(items: Sequence[Any]) -> list[Any]:
     in_response = False
     for item in items:
         output = isinstance(item, Mapping) and (
-            item.get("type") == "function_call" or item.get("role") == "assistant"
+            item.get("type") in _OUTPUT_TYPES or item.get("role") == "assistant"
         )
         if output and not in_response:
             events.append({"type": "response.created", "response": {}})

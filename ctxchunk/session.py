@@ -1061,15 +1061,15 @@ class _RealtimeLog:
         item_type = item.get("type", "message")
         if item_type == "message":
             self._message(item, item_id, now, fill=fill)
-        elif item_type == "function_call":
+        elif item_type in ("function_call", "custom_tool_call"):
+            # A custom tool's call carries free-form "input" for its arguments.
+            key = "input" if item_type == "custom_tool_call" else "arguments"
             call_id = str(item.get("call_id") or item_id or "")
             self.calls[call_id] = {
                 "name": str(item.get("name") or "tool"),
-                "arguments": _call_arguments(
-                    item.get("arguments"), f"item {item_id!r:.40}"
-                ),
+                "arguments": _call_arguments(item.get(key), f"item {item_id!r:.40}"),
             }
-        elif item_type == "function_call_output":
+        elif item_type in ("function_call_output", "custom_tool_call_output"):
             if item_id is not None and item_id in self.by_item:
                 return
             call_id = str(item.get("call_id") or "")
