@@ -708,69 +708,70 @@ class _Splitter:
         Such a piece (the spaces after a full piece at the end of a text, or a space
         a token cut left over) carries nothing, and readers of chat messages drop a
         message that holds nothing else, so a chunk made of it would not survive a
-        round trip. It joins the piece before it or the one after it or, where
-        neither fits the bound, takes the last token with content of the piece
-        before it (or the first of the piece after it). Only a run of whitespace
-        too long to share within the bound stays a piece of its own.
+        round trip. It joins the neighbour with content before it or after it or,
+        where neither fits the bound, takes the last token with content of the piece
+        before it (or the first of the piece after it). Only whitespace too long to
+        share within the bound (and a piece amid a longer run of it) stays a piece
+        of its own.
         """
         j = 0
         while j < len(pieces):
-            # A piece with content, or one amid a longer run of whitespace (no
-            # neighbour with content to share with), stays as it is.
-            if pieces[j].text.strip() or not any(
-                piece.text.strip() for piece in pieces[max(j - 1, 0) : j + 2]
-            ):
+            if pieces[j].text.strip():
                 j += 1
-            elif j and (joined := self._piece(pieces[j - 1].start, pieces[j].end)):
+                continue
+            before = pieces[j - 1] if j and pieces[j - 1].text.strip() else None
+            after = pieces[j + 1] if j + 1 < len(pieces) else None
+            if after is not None and not after.text.strip():
+                after = None
+            if before and (joined := self._piece(before.start, pieces[j].end)):
                 pieces[j - 1 : j + 1] = [joined]
-            elif j + 1 < len(pieces) and (
-                joined := self._piece(pieces[j].start, pieces[j + 1].end)
-            ):
-                pieces[j : j + 2] = [joined]  # still blank if the next one was
+                continue
+            if after and (joined := self._piece(pieces[j].start, after.end)):
+                pieces[j : j + 2] = [joined]
             else:
-                self._borrow(pieces, j)
-                j += 1
+                moved = before is not None and self._borrow(pieces, j - 1, j)
+                if not moved and after is not None:
+                    self._borrow(pieces, j, j + 1)
+            j += 1
         return pieces
 
-    def _borrow(self, pieces: list[Piece], j: int) -> None:
-        """Move the boundary around blank piece ``j`` into a neighbour, if that fits."""
-        blank = pieces[j]
-        if j:
-            before = pieces[j - 1]
-            for cut in reversed(self._content_cuts(before)):
-                if not self.text[cut : before.end].strip():
-                    continue
-                left = self._piece(before.start, cut)
-                right = self._piece(cut, blank.end)
-                if left and right:
-                    pieces[j - 1 : j + 1] = [left, right]
-                    return
-                break
-        if j + 1 < len(pieces):
-            after = pieces[j + 1]
-            for cut in self._content_cuts(after):
-                if not self.text[after.start : cut].strip():
-                    continue
-                left = self._piece(blank.start, cut)
-                right = self._piece(cut, after.end)
-                if left and right:
-                    pieces[j : j + 2] = [left, right]
-                break
+    def _borrow(self, pieces: list[Piece], i: int, k: int) -> bool:
+        """Move the boundary between pieces ``i`` and ``k = i + 1`` into the donor.
 
-    def _content_cuts(self, piece: Piece) -> list[int]:
-        """The token boundaries inside ``piece`` with content before them, in order.
-
-        Only grapheme-cluster boundaries are kept.
+        The donor is the one of the two with content. The boundary moves to the last
+        token boundary of piece ``i`` that leaves content after it, or to the first
+        of piece ``k`` that leaves content before it, and only if both pieces then
+        hold content within the bound. Returns whether it moved.
         """
         text = self.text
+        first, second = pieces[i], pieces[k]
+        donor = first if first.text.strip() else second
+        cuts = self._token_cuts(donor)
+        if donor is first:
+            cuts = [cut for cut in reversed(cuts) if text[cut : first.end].strip()]
+        else:
+            cuts = [cut for cut in cuts if text[second.start : cut].strip()]
+        if not cuts:
+            return False
+        cut = cuts[0]
+        if not (text[first.start : cut].strip() and text[cut : second.end].strip()):
+            return False
+        left = self._piece(first.start, cut)
+        right = self._piece(cut, second.end)
+        if left is None or right is None:
+            return False
+        pieces[i : k + 1] = [left, right]
+        return True
+
+    def _token_cuts(self, piece: Piece) -> list[int]:
+        """The token boundaries inside ``piece``, in order (grapheme-cluster ones)."""
         span = piece.text
         offsets = self._token_char_offsets(span, self.tokenizer.encode(span))
         return [
             piece.start + offset
             for offset in offsets
             if 0 < offset < len(span)
-            and span[:offset].strip()
-            and _is_grapheme_boundary(text, piece.start + offset, piece.start)
+            and _is_grapheme_boundary(self.text, piece.start + offset, piece.start)
         ]
 
     def _piece(self, start: int, end: int) -> Piece | None:

@@ -332,15 +332,15 @@ class TestBlankPieces:
         text=st.text(alphabet=st.sampled_from(TRICKY), max_size=300), max_tokens=bounds
     )
     def test_a_blank_piece_is_one_no_neighbour_could_take(self, text, max_tokens):
-        """A piece of whitespace alone is left only where joining either neighbour
-        would put that over the bound (a run of whitespace too long to share)."""
+        """A piece of whitespace alone is left only where joining a neighbour with
+        content would put that over the bound (whitespace too long to share)."""
         pieces = split_text(text, max_tokens)
         check_pieces(text, pieces, max_tokens, O200K)
         for i, piece in enumerate(pieces):
             if piece.text.strip():
                 continue
             for pair in (pieces[i - 1 : i + 1] if i else [], pieces[i : i + 2]):
-                if len(pair) == 2:
+                if len(pair) == 2 and (pair[0].text + pair[1].text).strip():
                     joined = pair[0].text + pair[1].text
                     assert O200K.count(joined) > max_tokens, pieces
 
