@@ -18,14 +18,17 @@ framing and tool definitions included, the way the API bills it.
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import importlib.resources
+import re
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+import regex
 import tiktoken
 
 from ctxchunk import _chat
@@ -296,8 +299,12 @@ class TiktokenTokenizer:
         core = getattr(encoding, "_core_bpe", None)
         # tiktoken's public encode_ordinary swallows UnicodeEncodeError and replaces
         # lone surrogates; the core raises it, which is what lets us report it.
-        self._encode: Callable[[str], list[int]] = (
+        native: Callable[[str], list[int]] = (
             core.encode_ordinary if core is not None else self._checked_encode
+        )
+        piece = getattr(core, "encode_single_piece", None)
+        self._encode: Callable[[str], list[int]] = (
+            native if piece is None else _guarded(native, encoding._pat_str, piece)
         )
 
     def _checked_encode(self, text: str) -> list[int]:
@@ -349,6 +356,60 @@ class TiktokenTokenizer:
 
 _cache: dict[str, TiktokenTokenizer] = {}
 _lock = threading.Lock()
+
+
+_LONG_SPACE = 100_000
+"""Text with a run of this much whitespace is pre-tokenized in Python (see
+:func:`_guarded`)."""
+_LONG_SPACE_RUN = re.compile(rf"\s{{{_LONG_SPACE}}}")
+
+
+def _guarded(
+    native: Callable[[str], list[int]],
+    pattern: str,
+    piece: Callable[[bytes], list[int]],
+) -> Callable[[str], list[int]]:
+    r"""``native``, with the same encoding done piece by piece where it would panic.
+
+    tiktoken's native pre-tokenizer overflows its stack on a run of whitespace of a
+    few hundred thousand characters before other text (its ``\s+(?!\S)`` rule; the
+    panic is a ``BaseException``). Text holding such a run goes to
+    :func:`_encode_by_pieces` instead.
+    """
+
+    def encode(text: str) -> list[int]:
+        if len(text) >= _LONG_SPACE and _LONG_SPACE_RUN.search(text):
+            return _encode_by_pieces(pattern, piece, text)
+        try:
+            return native(text)
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise
+        return _encode_by_pieces(pattern, piece, text)
+
+    return encode
+
+
+def _encode_by_pieces(
+    pattern: str, piece: Callable[[bytes], list[int]], text: str
+) -> list[int]:
+    """What ``encode_ordinary`` does, done in Python.
+
+    ``text`` is split by the encoding's pattern (with the ``regex`` module) and each
+    piece byte-pair encoded with tiktoken's own ``encode_single_piece``, as
+    tiktoken's ``_educational`` module encodes. A lone surrogate raises
+    ``UnicodeEncodeError``, as natively.
+    """
+    text.encode("utf-8")
+    ids: list[int] = []
+    for match in _compiled(pattern).finditer(text):
+        ids.extend(piece(match.group().encode("utf-8")))
+    return ids
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(pattern: str) -> regex.Pattern[str]:
+    return regex.compile(pattern)
 
 
 def get_tokenizer(name_or_model: str | Tokenizer | None = None) -> Tokenizer:

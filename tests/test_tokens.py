@@ -32,6 +32,8 @@ from ctxchunk.exceptions import (
     TokenizerDataError,
     UnknownTokenizerError,
 )
+from ctxchunk.split import split_text
+from tests.strategies import any_text, prose
 
 NAMES = ("o200k_base", "cl100k_base")
 
@@ -686,3 +688,72 @@ class TestCorruptData:
             with pytest.raises(TokenizerDataError):
                 tokens.get_tokenizer()
         assert tokens.get_tokenizer().count("hello world") == 2
+
+
+# -- text tiktoken's native pre-tokenizer cannot take ------------------------------
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_a_million_spaces_before_a_word_are_counted(name):
+    """tiktoken's native encoder panics (a BaseException) on such a run; the window
+    counts it exactly, piece by piece, instead of crashing the agent's turn."""
+    tokenizer = ours(name)
+    text = "a" + " " * 1_000_000 + "b"
+    ids = tokenizer.encode(text)
+    assert tokenizer.decode(ids) == text
+    # The same pieces as the native encoder makes of a shorter run, scaled: the run
+    # is cut into the same space tokens.
+    core = tokenizer.encoding._core_bpe
+    assert ids[0] == core.encode_ordinary("a")[0]
+    assert ids[-1] == core.encode_ordinary(" b")[0]
+    assert split_text(text, 2_000, tokenizer=name)  # and cutting it works
+
+
+@pytest.mark.parametrize("run", [100_000, 250_000])
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_a_long_run_encoded_by_pieces_is_encoded_as_natively(name, run):
+    """Text with a whitespace run this long takes the piece-by-piece path; where the
+    native encoder still copes, the two agree token for token."""
+    tokenizer = ours(name)
+    text = "head\n" + " \t" * (run // 2) + "tail. " + " " * run + "\n\nend"
+    core = tokenizer.encoding._core_bpe
+    assert tokenizer.encode(text) == core.encode_ordinary(text)
+
+
+@given(text=st.text() | any_text(max_size=400) | prose(), name=st.sampled_from(NAMES))
+@example(text=" \n \n  x\r\n\t y  ", name="o200k_base")
+@example(text="naïve 👩‍💻 ₂₀₂₆  'll\n\n", name="cl100k_base")
+def test_encoding_by_pieces_is_encoding_natively(text, name):
+    """The piece-by-piece path (for text the native encoder cannot take) makes the
+    native encoder's tokens from any text, lone surrogates refused alike."""
+    encoding = ours(name).encoding
+    core = encoding._core_bpe
+    pattern = encoding._pat_str
+    try:
+        expected = core.encode_ordinary(text)
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            tokens._encode_by_pieces(pattern, core.encode_single_piece, text)
+        return
+    assert tokens._encode_by_pieces(pattern, core.encode_single_piece, text) == expected
+
+
+def test_a_native_panic_falls_back_to_pieces_and_nothing_else_does():
+    class PanicException(BaseException):  # what pyo3 raises for a Rust panic
+        pass
+
+    encoding = ours("o200k_base").encoding
+    core = encoding._core_bpe
+
+    def native(text: str) -> list[int]:
+        raise PanicException("StackOverflow")
+
+    guarded = tokens._guarded(native, encoding._pat_str, core.encode_single_piece)
+    assert guarded("hello  world\n") == core.encode_ordinary("hello  world\n")
+
+    def interrupted(text: str) -> list[int]:
+        raise KeyboardInterrupt
+
+    stopped = tokens._guarded(interrupted, encoding._pat_str, core.encode_single_piece)
+    with pytest.raises(KeyboardInterrupt):
+        stopped("hello")
