@@ -238,7 +238,8 @@ def main() -> None:
         f"sizes of warm-up; every add evicts. 'no count' leaves out the time the "
         f"window spends in its tokenizer (add_chunks re-counting each chunk, "
         f"markers counted as they are made). 'ratio' is the cost at {last:,} over "
-        f"the cost at {first:,} (targets: <= 1.5 in DESIGN.md, <= 1.2 in issue 10). 'actions/add' is evictions plus "
+        f"the cost at {first:,} (targets: <= 1.5 in DESIGN.md, <= 1.2 in issue "
+        f"10). 'actions/add' is evictions plus "
         f"replacements per added chunk at each size. 'render' is one to_openai_chat "
         f"of the final window."
     )
