@@ -67,6 +67,9 @@ FORMATS: Mapping[str, str] = {
     "items": "OpenAI Realtime or Responses conversation items (a JSON array or JSONL "
     "of message, function_call, function_call_output, custom tool and other items; "
     "messages may be untyped {role, content})",
+    "langchain": "LangChain messages as message_to_dict stores them ({'type': "
+    "'human'|'ai'|'system'|'tool', 'data': {...}}, the form chat-history stores keep; "
+    "needs the langchain extra)",
     "anthropic": "Anthropic Messages API messages (a JSON array, JSONL, or a request "
     "body {'system', 'messages'}; told from Chat by its content blocks: tool_use, "
     "tool_result, image with a source...)",
@@ -257,6 +260,8 @@ def detect_format(record: object) -> str | None:
         kind = record["event"].get("type")
         return "realtime" if isinstance(kind, str) and "." in kind else None
     if isinstance(kind, str):
+        if kind in _LANGCHAIN_TYPES and isinstance(record.get("data"), Mapping):
+            return "langchain"
         if kind in _SESSION_TYPES and "t_ms" in record:
             return "session"
         if "." in kind:
@@ -337,6 +342,8 @@ def read_session(path: str | os.PathLike[str], fmt: str = "auto") -> Session:
         # A Responses API input list mixes messages without a type ({role,
         # content}, which read like Chat ones) with typed items.
         fmt = "items"
+    if fmt == "langchain":
+        return _langchain_session(path, records, name)
     if fmt == "anthropic":
         return session_from_anthropic_messages(
             body if body is not None else records, name=name
@@ -365,6 +372,34 @@ _OUTPUT_TYPES = frozenset(
     }
 )
 """The items a model call outputs (besides assistant messages)."""
+
+
+_LANGCHAIN_TYPES = frozenset(
+    {"human", "ai", "system", "tool", "function", "chat", "developer"}
+)
+"""The ``type`` of a LangChain message in ``message_to_dict`` form (its
+``_message_from_dict`` reads these, chunks aside)."""
+
+
+def _langchain_session(path: Path, records: list[Any], name: str) -> Session:
+    """The session of LangChain messages stored as ``message_to_dict`` made them."""
+    try:
+        from langchain_core.messages import messages_from_dict
+
+        from ctxchunk.adapters.langchain import session_from_langchain
+    except ImportError:
+        raise SessionLogError(
+            f"{path}: a LangChain message log; reading it needs langchain-core "
+            f"(pip install 'ctxchunk[langchain]')"
+        ) from None
+    try:
+        messages = messages_from_dict(records)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SessionLogError(
+            f"{path}: not LangChain messages as message_to_dict writes them: "
+            f"{exc!r:.200}"
+        ) from None
+    return session_from_langchain(messages, name=name)
 
 
 def _is_item(record: object) -> bool:

@@ -574,7 +574,15 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--format",
         default="auto",
-        choices=["auto", "session", "chat", "realtime", "items", "anthropic"],
+        choices=[
+            "auto",
+            "session",
+            "chat",
+            "realtime",
+            "items",
+            "langchain",
+            "anthropic",
+        ],
         help="the logs' format (default auto: detected per file from its first record; "
         "a Chat-like log with Anthropic content blocks or a top-level system is "
         "anthropic)",
