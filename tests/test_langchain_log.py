@@ -9,6 +9,7 @@ JSON array, ``{"messages": [...]}`` or JSONL, reads as
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from hypothesis import given
@@ -59,4 +60,12 @@ def test_a_malformed_stored_history_names_the_file(tmp_path):
     log = tmp_path / "broken.json"
     log.write_text(json.dumps([{"type": "human", "data": {}}]), encoding="utf-8")
     with pytest.raises(SessionLogError, match=r"broken\.json: not LangChain messages"):
+        read_session(log)
+
+
+def test_without_langchain_the_error_says_which_extra(tmp_path, monkeypatch):
+    log = tmp_path / "history.json"
+    log.write_text(json.dumps([{"type": "human", "data": {"content": "hi"}}]), "utf-8")
+    monkeypatch.setitem(sys.modules, "langchain_core.messages", None)  # not installed
+    with pytest.raises(SessionLogError, match=r"pip install 'ctxchunk\[langchain\]'"):
         read_session(log)
