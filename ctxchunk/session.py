@@ -898,8 +898,7 @@ def session_from_realtime_events(
     - an item from ``conversation.item.create``, ``conversation.item.created``,
       ``conversation.item.added``, ``conversation.item.done``,
       ``response.output_item.added``, ``response.output_item.done`` or the
-      ``output`` of ``response.done``: a
-      ``message`` item becomes a ``turn`` (its
+      ``output`` of ``response.done``: a ``message`` item becomes a ``turn`` (its
       ``input_text`` / ``text`` / ``output_text`` parts, or its audio parts'
       ``transcript``), placed where the item first appeared and filled in by later
       events about the same item id; a ``function_call_output`` with the matching
