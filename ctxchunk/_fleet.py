@@ -27,9 +27,9 @@ import gzip
 import json
 import os
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import attrs
 
@@ -50,10 +50,14 @@ __all__ = [
     "FORMATS",
     "LOG_SUFFIXES",
     "Config",
+    "Line",
     "Outcome",
     "count_inputs",
+    "count_sessions",
     "detect_format",
     "iter_inputs",
+    "iter_sessions",
+    "read_line",
     "read_session",
     "run",
 ]
@@ -172,6 +176,95 @@ def iter_inputs(specs: Iterable[str]) -> Iterator[Path]:
 def count_inputs(specs: Iterable[str]) -> int:
     """Return how many paths :func:`iter_inputs` yields, holding none of them."""
     return sum(1 for _ in iter_inputs(specs))
+
+
+@attrs.frozen(slots=True)
+class Line:
+    """One conversation of a dataset file, read by the driver and sent to a worker.
+
+    Attributes:
+        path: The dataset file.
+        lineno: The conversation's line, from 1.
+        text: The line: one JSON object holding the conversation.
+    """
+
+    path: str
+    lineno: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.lineno}"
+
+
+def iter_sessions(paths: Iterable[Path], fmt: str = "auto") -> Iterator[str | Line]:
+    """Yield each session of ``paths``: a log file's path, or a dataset's lines.
+
+    A dataset is a JSONL file (``.jsonl`` or ``.jsonl.gz``) of two or more lines,
+    each one conversation as a JSON object with a ``messages`` list (the shape of
+    fine-tuning and evaluation sets: Chat messages, Anthropic ones with their
+    ``system``, Responses items, LangChain dicts); each non-blank line is a session.
+    Its lines are read one at a time, so memory stays flat. Any other file is one
+    session, read by the worker.
+    """
+    for path in paths:
+        if fmt == "session" or not _is_dataset(path):
+            yield str(path)
+            continue
+        for lineno, line in _lines(path):
+            yield Line(str(path), lineno, line)
+
+
+def count_sessions(specs: Iterable[str], fmt: str = "auto") -> int:
+    """Return how many sessions :func:`iter_sessions` yields for ``specs``."""
+    total = 0
+    for path in iter_inputs(specs):
+        if fmt == "session" or not _is_dataset(path):
+            total += 1
+        else:
+            total += sum(1 for _ in _lines(path))
+    return total
+
+
+def _lines(path: Path) -> Generator[tuple[int, str], None, None]:
+    """The non-blank lines of ``path`` (plain or ``.gz``), numbered from 1."""
+    try:
+        with _open_text(path) as handle:
+            for lineno, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield lineno, line
+    except UnicodeDecodeError as exc:
+        raise SessionLogError(
+            f"{path}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 first"
+        ) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise SessionLogError(f"{path}: cannot read it: {exc}") from None
+
+
+def _open_text(path: Path) -> TextIO:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+def _is_dataset(path: Path) -> bool:
+    """Whether ``path`` is a JSONL file of two or more conversations."""
+    if not path.name.endswith((".jsonl", ".jsonl.gz")):
+        return False
+    lines = _lines(path)
+    try:
+        first, second = next(lines, None), next(lines, None)
+        if first is None or second is None:
+            return False  # one conversation or none: the file is the session
+        record = json.loads(first[1])
+    except (SessionLogError, json.JSONDecodeError):
+        return False  # read_session says what is wrong with it
+    finally:
+        lines.close()
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("messages"), list)
+        and not {"role", "type", "event"} & record.keys()
+    )
 
 
 def _session_name(path: Path) -> str:
@@ -305,12 +398,33 @@ def read_session(path: str | os.PathLike[str], fmt: str = "auto") -> Session:
             :data:`FORMATS`, or the importer rejects it.
     """
     path = Path(path)
+    _check_format(fmt)
+    return _session_from_text(path, _read_text(path), _session_name(path), fmt)
+
+
+def read_line(line: Line, fmt: str = "auto") -> Session:
+    """Read one conversation of a dataset file (see :func:`iter_sessions`).
+
+    The session is named ``<file>:<line>``; the line reads as a file holding only
+    that conversation would, in ``fmt`` or the detected format.
+
+    Raises:
+        SessionLogError: the line is not a conversation the importers read.
+    """
+    _check_format(fmt)
+    name = f"{_session_name(Path(line.path))}:{line.lineno}"
+    return _session_from_text(Path(str(line)), line.text, name, fmt)
+
+
+def _check_format(fmt: str) -> None:
     if fmt != "auto" and fmt not in FORMATS:
         raise InvalidArgumentError(
             f"format {fmt!r} is not one of auto, {', '.join(FORMATS)}"
         )
-    name = _session_name(path)
-    text = _read_text(path)
+
+
+def _session_from_text(path: Path, text: str, name: str, fmt: str) -> Session:
+    """The session a log's ``text`` holds; ``path`` names it in errors."""
     if fmt == "session":
         return load_session(text.split("\n"), name=name)
     records, whole = _records(path, text, first=fmt == "auto")
@@ -482,7 +596,7 @@ class Outcome:
 
 
 def simulate_batch(
-    batch: Sequence[tuple[int, str, bool]], config: Config
+    batch: Sequence[tuple[int, str | Line, bool]], config: Config
 ) -> list[Outcome]:
     """Read and simulate each ``(index, path, full)`` of ``batch`` (on a worker).
 
@@ -499,9 +613,13 @@ def simulate_batch(
     return out
 
 
-def _simulate_one(index: int, path: str, full: bool, config: Config) -> Outcome:
+def _simulate_one(index: int, ref: str | Line, full: bool, config: Config) -> Outcome:
+    path = str(ref)
     try:
-        session = read_session(path, config.fmt)
+        if isinstance(ref, Line):
+            session = read_line(ref, config.fmt)
+        else:
+            session = read_session(ref, config.fmt)
         # Only the full results are shown with their Realtime event counts; the
         # summary has none, so the others skip counting them.
         result = _simulate(
@@ -549,11 +667,12 @@ def _session_gc() -> Iterator[Callable[[], object]]:
 
 
 def _batches(
-    paths: Iterable[Path], size: int, detail: int
-) -> Iterator[list[tuple[int, str, bool]]]:
-    batch: list[tuple[int, str, bool]] = []
+    paths: Iterable[Path | str | Line], size: int, detail: int
+) -> Iterator[list[tuple[int, str | Line, bool]]]:
+    batch: list[tuple[int, str | Line, bool]] = []
     for index, path in enumerate(paths):
-        batch.append((index, str(path), index < detail))
+        ref = path if isinstance(path, Line) else str(path)
+        batch.append((index, ref, index < detail))
         if len(batch) >= size:
             yield batch
             batch = []
@@ -573,14 +692,14 @@ def batch_size(total: int, workers: int) -> int:
 
 
 def _run_serial(
-    batches: Iterator[list[tuple[int, str, bool]]], config: Config
+    batches: Iterator[list[tuple[int, str | Line, bool]]], config: Config
 ) -> Iterator[Outcome]:
     for batch in batches:
         yield from simulate_batch(batch, config)
 
 
 def _run_pool(
-    batches: Iterator[list[tuple[int, str, bool]]], config: Config, workers: int
+    batches: Iterator[list[tuple[int, str | Line, bool]]], config: Config, workers: int
 ) -> Iterator[Outcome]:
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
@@ -629,7 +748,7 @@ def _start_ray(ray: Any, workers: int, address: str | None) -> bool:
 
 
 def _run_ray(
-    batches: Iterator[list[tuple[int, str, bool]]],
+    batches: Iterator[list[tuple[int, str | Line, bool]]],
     config: Config,
     workers: int,
     address: str | None,
@@ -665,7 +784,7 @@ def _run_ray(
 
 
 def run(
-    paths: Iterable[Path],
+    paths: Iterable[Path | str | Line],
     config: Config,
     *,
     total: int,
@@ -678,7 +797,8 @@ def run(
     """Simulate every session of ``paths`` on ``engine``; yield outcomes as they end.
 
     Args:
-        paths: The log files, in input order (read lazily).
+        paths: The sessions, in input order (read lazily): log files, or the lines
+            of datasets (:func:`iter_sessions`).
         config: The policies, options and format.
         total: How many paths there are (sizes the batches).
         engine: ``"local"`` (in this process for one worker, else a process pool)

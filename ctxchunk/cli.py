@@ -267,7 +267,7 @@ def _write_output(option: str, path: str, text: str) -> None:
 
 def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
     from ctxchunk._aggregate import aggregate_of
-    from ctxchunk._fleet import Config, count_inputs, iter_inputs, run
+    from ctxchunk._fleet import Config, count_sessions, iter_inputs, iter_sessions, run
     from ctxchunk.exceptions import SessionLogError
     from ctxchunk.simulate import SimulationResult, default_chunk_tokens
 
@@ -281,7 +281,7 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
         raise argparse.ArgumentTypeError("--address needs --engine ray")
     _check_output("--report", args.report)
     _check_output("--json", args.json)
-    total = count_inputs(args.sessions)
+    total = count_sessions(args.sessions, args.format)
     options: dict[str, object] = {
         "budget": args.budget,
         "chunk_tokens": chunk_tokens,
@@ -295,7 +295,7 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO) -> int:
     failed: list[str] = []
     progress = _Progress(total, sys.stderr)
     outcomes = run(
-        iter_inputs(args.sessions),
+        iter_sessions(iter_inputs(args.sessions), args.format),
         config,
         total=total,
         engine=args.engine,
