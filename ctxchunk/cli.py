@@ -558,9 +558,11 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser(
         "simulate",
         help="replay logged sessions under several truncation policies",
-        description="Replay each SESSION (a JSONL session log, see "
-        "docs/simulation.md) through one context window per policy and compare "
-        "what each kept, lost and cost.",
+        description="Replay each logged session (a ctxchunk session log, OpenAI "
+        "Chat, Responses or Realtime, Anthropic Messages or LangChain messages, or "
+        "a dataset of one conversation per JSONL line; see docs/simulation.md) "
+        "through one context window per policy and compare what each kept, lost "
+        "and cost.",
         epilog=_POLICY_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
