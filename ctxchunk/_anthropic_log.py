@@ -25,7 +25,7 @@ Block formats: docs.anthropic.com/en/api/messages (content block types).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ctxchunk.exceptions import SessionLogError
@@ -139,15 +139,20 @@ def _system_text(system: object) -> str:
     )
 
 
+def _blocks(blocks: list[Any], where: str) -> Iterator[tuple[Any, str, str]]:
+    """Each block that holds context (thinking left out), its type and place."""
+    for k, block in enumerate(blocks):
+        at = f"{where}.content.{k}"
+        kind = _kind(block, at)
+        if kind not in _SKIPPED:
+            yield block, kind, at
+
+
 def _assistant(blocks: list[Any], where: str) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
-    for k, block in enumerate(blocks):
-        at = f"{where}.content.{k}"
-        kind = _kind(block, at)
-        if kind in _SKIPPED:
-            continue
+    for block, kind, at in _blocks(blocks, where):
         if kind == "tool_use" or _server_kind(kind) == "use":
             calls.append(_call(block, at))
         elif _server_kind(kind) == "result":
@@ -163,11 +168,7 @@ def _assistant(blocks: list[Any], where: str) -> list[dict[str, Any]]:
 def _user(blocks: list[Any], where: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     parts: list[dict[str, Any]] = []
-    for k, block in enumerate(blocks):
-        at = f"{where}.content.{k}"
-        kind = _kind(block, at)
-        if kind in _SKIPPED:
-            continue
+    for block, kind, at in _blocks(blocks, where):
         if kind == "tool_result" or _server_kind(kind) == "result":
             if parts:
                 out.append({"role": "user", "content": parts})
