@@ -50,7 +50,7 @@ from ctxchunk._fleet import _session_gc, read_session
 from ctxchunk._generate import generate_session
 from ctxchunk.cli import parse_policy
 from ctxchunk.session import dump_session
-from ctxchunk.simulate import _simulate, simulate
+from ctxchunk.simulate import simulate
 
 POLICIES = ("baseline", "recommended", "drop-oldest", "retention:0.8")
 """Four policies: the baseline, the default one and two classic ones."""
@@ -112,7 +112,7 @@ def _one(path: Path, named: dict[str, Any], budget: int) -> tuple[float, float]:
     start = time.perf_counter()
     session = read_session(path)
     middle = time.perf_counter()
-    summarize(_simulate(session, named, budget, realtime=False))
+    summarize(simulate(session, named, budget, realtime=False))
     return middle - start, time.perf_counter() - middle
 
 

@@ -43,7 +43,7 @@ from ctxchunk.session import (
     session_from_chat_messages,
     session_from_realtime_events,
 )
-from ctxchunk.simulate import SimulationResult, _simulate
+from ctxchunk.simulate import SimulationResult, simulate
 
 __all__ = [
     "ENGINES",
@@ -227,23 +227,31 @@ def count_sessions(specs: Iterable[str], fmt: str = "auto") -> int:
 
 def _lines(path: Path) -> Generator[tuple[int, str], None, None]:
     """The non-blank lines of ``path`` (plain or ``.gz``), numbered from 1."""
-    try:
-        with _open_text(path) as handle:
-            for lineno, line in enumerate(handle, start=1):
-                if line.strip():
-                    yield lineno, line
-    except UnicodeDecodeError as exc:
-        raise SessionLogError(
-            f"{path}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 first"
-        ) from None
-    except (OSError, EOFError, zlib.error) as exc:
-        raise SessionLogError(f"{path}: cannot read it: {exc}") from None
+    with _reading(path), _open_text(path) as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if line.strip():
+                yield lineno, line
 
 
 def _open_text(path: Path) -> TextIO:
     if path.name.endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8")
     return path.open(encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Report what goes wrong reading ``path`` as a :class:`SessionLogError`."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise SessionLogError(
+            f"{path}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 first"
+        ) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        # A damaged gzip file raises BadGzipFile (an OSError), EOFError (cut
+        # short) or zlib.error (a corrupt stream).
+        raise SessionLogError(f"{path}: cannot read it: {exc}") from None
 
 
 def _is_dataset(path: Path) -> bool:
@@ -275,19 +283,8 @@ def _session_name(path: Path) -> str:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        if path.name.endswith(".gz"):
-            with gzip.open(path, "rt", encoding="utf-8") as handle:
-                return handle.read()
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SessionLogError(
-            f"{path}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 first"
-        ) from None
-    except (OSError, EOFError, zlib.error) as exc:
-        # A damaged gzip file raises BadGzipFile (an OSError), EOFError (cut
-        # short) or zlib.error (a corrupt stream).
-        raise SessionLogError(f"{path}: cannot read it: {exc}") from None
+    with _reading(path), _open_text(path) as handle:
+        return handle.read()
 
 
 def _records(path: Path, text: str, *, first: bool = False) -> tuple[list[Any], bool]:
@@ -622,7 +619,7 @@ def _simulate_one(index: int, ref: str | Line, full: bool, config: Config) -> Ou
             session = read_session(ref, config.fmt)
         # Only the full results are shown with their Realtime event counts; the
         # summary has none, so the others skip counting them.
-        result = _simulate(
+        result = simulate(
             session,
             config.policies,  # type: ignore[arg-type]
             realtime=full,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ctxchunk._generate import generate_session
 from ctxchunk.change import Change, Eviction, Reason, Replacement
 from ctxchunk.chunk import Chunk, ChunkMeta
-from ctxchunk.exceptions import InvalidArgumentError
+from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
 from ctxchunk.session import (
     DocumentEvent,
     InstructionsEvent,
@@ -35,7 +35,6 @@ from ctxchunk.simulate import (
     _serialize,
     _shared,
     _shared_prefix,
-    _simulate,
     _step_delta,
     _turn_chunker,
     default_chunk_tokens,
@@ -1211,7 +1210,7 @@ class TestWithoutRealtimeCounts:
         session = load_session(EXAMPLES / "voice_research.jsonl")
         named = {s: parse_policy(s) for s in ("baseline", "recommended", "summarize")}
         full = simulate(session, named, 4000, chunk_tokens=300).to_dict()
-        bare = _simulate(
+        bare = simulate(
             session, named, 4000, chunk_tokens=300, realtime=False
         ).to_dict()
         assert [p["realtime_events"] for p in bare["policies"]] == [0, 0, 0]
@@ -1219,6 +1218,8 @@ class TestWithoutRealtimeCounts:
         for policy in (*full["policies"], *bare["policies"]):
             del policy["realtime_events"]
         assert json.dumps(bare) == json.dumps(full)
+        with pytest.raises(InvalidTypeError, match="realtime"):
+            simulate(session, named, 4000, realtime="no")  # type: ignore[arg-type]
 
 
 @needs_window
