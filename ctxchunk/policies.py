@@ -55,7 +55,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from ctxchunk._checks import check_int
-from ctxchunk.chunk import Chunk, ChunkMeta
+from ctxchunk.chunk import Chunk
 from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
 from ctxchunk.roles import Kind, Role
 from ctxchunk.split import split_text
@@ -580,13 +580,9 @@ def extractive_summary(chunks: Sequence[Chunk]) -> str:
     """
     lines = []
     for chunk in chunks:
-        text = " ".join(chunk.text.split())
-        if not text:
+        sentence = _first_sentence(chunk.text)
+        if not sentence:
             continue
-        sentence = _SENTENCE_END.split(text, maxsplit=1)[0]
-        words = sentence.split(" ")
-        if len(words) > _WORDS_PER_ITEM:
-            sentence = " ".join(words[:_WORDS_PER_ITEM]) + " …"
         who = chunk.role.value
         if chunk.kind is Kind.TOOL_CALL:
             who = f"call {chunk.meta.tool_name}"
@@ -599,6 +595,23 @@ def extractive_summary(chunks: Sequence[Chunk]) -> str:
         return ""
     plural = "" if len(chunks) == 1 else "s"
     return f"Summary of {len(chunks)} earlier item{plural}:\n" + "\n".join(lines)
+
+
+def _first_sentence(text: str) -> str:
+    """The first sentence of ``text``, whitespace runs as one space, cut to 30 words.
+
+    Looks at the first 30 words only, however long the text: a sentence that does
+    not end within them is cut anyway.
+    """
+    words = text.split(None, _WORDS_PER_ITEM)
+    head = " ".join(words[:_WORDS_PER_ITEM])
+    end = _SENTENCE_END.search(head)
+    if end is not None:
+        return head[: end.start()]
+    if len(words) > _WORDS_PER_ITEM and head[-1] not in ".!?":
+        return head + " …"
+    # The whole text, or a sentence ending with its 30th word.
+    return head
 
 
 def _check_summarizer(
@@ -692,7 +705,6 @@ class Summarize:
             role=self.role,
             kind=Kind.SUMMARY,
             source="summary-" + chunks[0].id,
-            meta=ChunkMeta(),
             tokens=piece.tokens,
         )
 

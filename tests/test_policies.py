@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from ctxchunk._openai_chat import to_openai_chat
 from ctxchunk.change import Reason
+from ctxchunk.chunk import Chunk
 from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
 from ctxchunk.policies import (
     Chain,
@@ -27,7 +29,7 @@ from ctxchunk.policies import (
 from ctxchunk.roles import Kind, Role
 from ctxchunk.tokens import count_messages
 from ctxchunk.window import ContextWindow
-from tests.strategies import tool_texts
+from tests.strategies import any_text, prose, tool_texts
 
 ALL = [
     DropOldest(),
@@ -204,6 +206,51 @@ def test_extractive_summary_is_deterministic():
     chunks = window.chunks[1:6]
     assert extractive_summary(chunks) == extractive_summary(chunks)
     assert extractive_summary(chunks).startswith("Summary of 5 earlier items")
+
+
+def _opening_sentence(text):
+    """What the default summary keeps of ``text``, read off the whole text."""
+    text = " ".join(text.split())
+    sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    words = sentence.split(" ")
+    if len(words) > 30:
+        return " ".join(words[:30]) + " …"
+    return sentence
+
+
+@given(
+    st.one_of(
+        prose(max_words=80),
+        any_text(),
+        st.text(st.sampled_from("ab.!? \n\t\x1c\u2003\u00a0\x85"), max_size=160),
+    )
+)
+def test_extractive_summary_keeps_each_chunks_opening_sentence(text):
+    """A chunk's line is its first sentence, whitespace runs as one space, cut to 30
+    words (with " …" when cut), however long the text after it."""
+    chunk = Chunk.create(text, role="user", kind="turn", source="t", tokens=1)
+    expected = _opening_sentence(text)
+    if expected:
+        assert extractive_summary([chunk]) == (
+            f"Summary of 1 earlier item:\nuser: {expected}"
+        )
+    else:
+        assert extractive_summary([chunk]) == ""
+
+
+def test_extractive_summary_cuts_at_thirty_words():
+    """A sentence ending with its 30th word is kept whole; one word more is cut."""
+    words = [f"w{i}" for i in range(40)]
+    whole = " ".join(words[:29]) + " w29."
+    for text, line in [
+        (whole + " And more.", whole),
+        (whole, whole),
+        (" ".join(words), " ".join(words[:30]) + " …"),
+        (" ".join(words[:30]), " ".join(words[:30])),
+        ("\n  " + " \t".join(words[:31]) + "!", " ".join(words[:30]) + " …"),
+    ]:
+        chunk = Chunk.create(text, role="assistant", kind="turn", source="t")
+        assert extractive_summary([chunk]).endswith(f"\nassistant: {line}")
 
 
 def test_chain_tries_each_in_turn():
