@@ -284,13 +284,25 @@ class Policy(Protocol):
         ...
 
 
+def _evict_from(
+    units: Iterator[UnitView], view: WindowView, needed: int
+) -> Iterator[Action]:
+    """Evict ``units`` in order until ``needed`` tokens are free.
+
+    The room is checked before the next unit is looked up: once the chunk fits,
+    the window is not walked any further.
+    """
+    while view.free < needed:
+        unit = next(units, None)
+        if unit is None:
+            return
+        yield Evict(unit)
+
+
 def _evict_oldest(
     view: WindowView, needed: int, role: Role | None = None
 ) -> Iterator[Action]:
-    for unit in view.candidates(role):
-        if view.free >= needed:
-            return
-        yield Evict(unit)
+    return _evict_from(view.candidates(role), view, needed)
 
 
 @attrs.frozen
@@ -399,9 +411,10 @@ class RolePriority:
 
     def make_room(self, view: WindowView, needed: int) -> Iterator[Action]:
         """Evict role by role in ``order`` until ``needed`` tokens are free."""
-        for role in self.order:
+        for role in (*self.order, None):
+            if view.free >= needed:
+                return
             yield from _evict_oldest(view, needed, role)
-        yield from _evict_oldest(view, needed)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration."""
@@ -433,14 +446,8 @@ class MiddleOut:
             return
         it = view.candidates()
         head = [unit for _, unit in zip(range(self.keep_first), it, strict=False)]
-        for unit in it:
-            if view.free >= needed:
-                return
-            yield Evict(unit)
-        for unit in head:
-            if view.free >= needed:
-                return
-            yield Evict(unit)
+        yield from _evict_from(it, view, needed)
+        yield from _evict_from(iter(head), view, needed)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration."""
@@ -841,11 +848,12 @@ class Recommended:
         head: Collection[str],
         keep: Role | None = None,
     ) -> Iterator[Action]:
-        for unit in view.candidates(role):
-            if view.free >= goal:
-                return
-            if unit.role is not keep and unit.chunks[0].id not in head:
-                yield Evict(unit)
+        units = (
+            unit
+            for unit in view.candidates(role)
+            if unit.role is not keep and unit.chunks[0].id not in head
+        )
+        return _evict_from(units, view, goal)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration."""
