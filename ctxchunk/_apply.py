@@ -389,8 +389,26 @@ class PolicyApplication:
             break
         else:
             if taken is not None:
-                text, count = taken
+                text, count = self._spaced(source, part, taken, end, left)
         return text, count, part
+
+    def _spaced(
+        self, source: str, part: int, form: tuple[str, int], end: str, left: set[str]
+    ) -> tuple[str, int]:
+        """``form`` with spaces added until its id is not one of ``left``.
+
+        For a window so small that every form that fits is a marker's that left
+        in this operation: the same words with an id of their own. ``form`` itself
+        if no spaced form fits.
+        """
+        body = form[0][: len(form[0]) - len(end)]
+        for pad in range(1, len(left) + 2):
+            text = body + " " * pad + end
+            if make_chunk_id(source, part, text) in left:
+                continue
+            count = self._count(text)
+            return (text, count) if count <= self._chunk_tokens else form
+        return form
 
     def _left_markers(self) -> set[str]:
         """The ids of the markers that left the window in the operation under way."""

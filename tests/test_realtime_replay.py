@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ctxchunk._generate import generate_session
-from ctxchunk.change import Change
+from ctxchunk.change import Change, Reason
 from ctxchunk.policies import (
     ClearToolResults,
     DropOldest,
@@ -131,3 +131,51 @@ def test_zero_server_errors_under_every_policy(name: str) -> None:
                     assert item["id"] in held, (label, item["id"])
     TOTALS[name] = [sent, 0]
     assert sent > 0
+
+
+def test_a_marker_that_leaves_never_comes_back_in_the_same_step() -> None:
+    """A page read again may evict its marker; the one admitted has another id.
+
+    Found by the window's state machine: in a window whose chunks are too small for
+    any marker form but the bare "[archived]", a second read of a page evicted
+    the marker naming its archived parts and admitted one with the same id in
+    the same operation. A change could then not say whether the marker was in the
+    window at its end, and the Realtime mirror created an item the session held,
+    then deleted it. Now the new marker's text is spaced apart, for an id of its own.
+    """
+    window = ContextWindow(
+        300,
+        reserve_tokens=0,
+        chunk_tokens=16,
+        protect_recent_turns=0,
+        policy=MiddleOut(keep_first=1),
+    )
+    server, mirror = FakeRealtime(), RealtimeMirror()
+    # The state machine's page texts (its corpus's first 11 and 22 words).
+    title = "=" * 22 + "\nDesign and History FAQ\n" + "=" * 22
+    short = title + "\n\n.. only:: html\n\n   .. contents::\n\n\nWhy does"
+    long = (
+        short
+        + " Python use indentation for grouping of statements?\n"
+        + "-" * 59
+        + "\n\nGuido van Rossum believes that"
+    )
+    steps = [("0", short), ("0", short), ("0", long), ("1", short), ("1", short)]
+    markers_left = 0
+    for url, text in steps:
+        before = {c.id for c in window.chunks}
+        change = window.add_document(text, url=f"https://example.com/{url}")
+        # (A page read again replaces its parts: they leave as refreshed first.)
+        evicted = {
+            e.chunk.id for e in change.evicted if e.reason is not Reason.REFRESHED
+        }
+        markers_left += sum(1 for e in change.evicted if e.chunk.meta.marks)
+        # An id both added and evicted was admitted, then evicted: never before.
+        assert not {c.id for c in change.added} & evicted & before
+        for event in mirror.events(change, instructions=""):
+            server.send(event)
+        assert server.errors == []
+        held = {c.meta.item_id or c.id for c in window.chunks}
+        assert {i["id"] for i in server.items if i["id"].startswith("ck_")} == held
+    assert markers_left, "no marker left: the case under test did not happen"
+    assert any(c.text == "[archived] " for c in window.chunks)
