@@ -127,8 +127,10 @@ def check_items(name: str, value: object, item: type[_T]) -> list[_T]:
     ...
     ctxchunk.exceptions.InvalidTypeError: chunks[1] must be int, got str: '2'
     """
-    if isinstance(value, (str, bytes, bytearray, Mapping)) or not isinstance(
-        value, Iterable
+    # Lists and tuples pass without asking the (slower) abstract base classes.
+    if not isinstance(value, (list, tuple)) and (
+        isinstance(value, (str, bytes, bytearray, Mapping))
+        or not isinstance(value, Iterable)
     ):
         raise InvalidTypeError(
             f"{name} must be a list of {item.__name__}, got {type(value).__name__}: "

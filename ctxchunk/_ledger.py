@@ -568,24 +568,27 @@ class Ledger:
         return [self.fresh_by_tool[n] for n in names if n in self.fresh_by_tool]
 
     def index(self, unit: Unit, chunks: Iterable[Chunk], *, add: bool) -> None:
+        by_source, by_id, calls = self.by_source, self.by_id, self.calls
         for chunk in chunks:
-            units = self.by_source.setdefault(chunk.source, {})
-            call_id = chunk.meta.call_id
-            if chunk.meta.marks is None and not chunk.pinned:
+            meta = chunk.meta
+            call_id = meta.call_id
+            if meta.marks is None and not chunk.pinned:
                 self.history_tokens += chunk.tokens if add else -chunk.tokens
             if add:
-                self.by_id[chunk.id] = unit
-                units[unit] = None
-                if unit.group and chunk.kind is Kind.TOOL_CALL and call_id:
-                    self.calls[call_id] = unit
+                by_id[chunk.id] = unit
+                by_source.setdefault(chunk.source, {})[unit] = None
+                if call_id and unit.group and chunk.kind is Kind.TOOL_CALL:
+                    calls[call_id] = unit
             else:
-                if self.by_id.get(chunk.id) is unit:
-                    del self.by_id[chunk.id]
-                units.pop(unit, None)
-                if not units:
-                    del self.by_source[chunk.source]
-                if call_id and self.calls.get(call_id) is unit:
-                    del self.calls[call_id]
+                if by_id.get(chunk.id) is unit:
+                    del by_id[chunk.id]
+                units = by_source.get(chunk.source)
+                if units is not None:
+                    units.pop(unit, None)
+                    if not units:
+                        del by_source[chunk.source]
+                if call_id and calls.get(call_id) is unit:
+                    del calls[call_id]
 
 
 def _seq_of(unit: Unit) -> int:

@@ -263,7 +263,9 @@ def unit_cost(chunks: Sequence[Chunk], fmt: _chat.ChatFormat, count: Counter) ->
     """
     if len(chunks) == 1:
         first = chunks[0]
-        if first.role is not Role.TOOL and first.kind is not Kind.TOOL_CALL:
+        if first.kind is Kind.TOOL_CALL:
+            return 0  # a call nothing answers yet is not rendered
+        if first.role is not Role.TOOL:
             # What _plan makes of it: one message of the chunk's role and text.
             role = _count_name(count, first.role.value)
             return fmt.tokens_per_message + role + first.tokens
@@ -279,6 +281,50 @@ def unit_cost(chunks: Sequence[Chunk], fmt: _chat.ChatFormat, count: Counter) ->
                 + call.arguments.count(count)
             )
     return total
+
+
+def answer_cost(
+    group: Sequence[Chunk], result: Chunk, fmt: _chat.ChatFormat, count: Counter
+) -> int | None:
+    """Return what ``result`` adds to the cost of the tool group ``group``, or None.
+
+    Priced without planning the group again in the usual case: ``result`` is the
+    first answer to a call of one chunk, whose call id no other chunk of the group
+    shares. The call is rendered from then on (with the assistant message, when no
+    call of the group was answered before) and a tool message holds the result.
+    Equal to ``unit_cost((*group, result)) - unit_cost(group)``; None when the case
+    is another one, to be priced that way.
+    """
+    call_id = result.meta.call_id
+    if result.kind is not Kind.TOOL_RESULT or call_id is None:
+        return None
+    call = None
+    answered = False
+    for chunk in group:
+        if chunk.kind is Kind.TOOL_RESULT:
+            if chunk.meta.call_id == call_id:
+                return None  # the call is answered already
+            answered = True
+        elif chunk.meta.call_id == call_id:
+            if call is not None:
+                return None  # a call of several parts, or a repeated id
+            call = chunk
+    if call is None or any(
+        c is not call and c.kind is Kind.TOOL_CALL and c.source == call.source
+        for c in group
+    ):
+        return None
+    cost = (
+        _chat.TOOL_CALL_TOKENS
+        + _count_name(count, _tool_name(call.meta.tool_name, UNKNOWN_TOOL))
+        + call.tokens
+        + fmt.tokens_per_message
+        + _count_name(count, "tool")
+        + result.tokens
+    )
+    if not answered:
+        cost += fmt.tokens_per_message + _count_name(count, "assistant")
+    return cost
 
 
 def _count_name(count: Counter, name: str) -> int:

@@ -891,8 +891,9 @@ class ContextWindow(PolicyApplication):
         """
         if isinstance(chunks, Chunk):
             raise InvalidTypeError("chunks must be a list of chunks; wrap one in [...]")
-        if isinstance(chunks, (str, bytes, Mapping)) or not isinstance(
-            chunks, Iterable
+        if not isinstance(chunks, (list, tuple)) and (
+            isinstance(chunks, (str, bytes, Mapping))
+            or not isinstance(chunks, Iterable)
         ):
             raise InvalidTypeError(
                 f"chunks must be a list of Chunk, got {type(chunks).__name__}: "
@@ -1669,7 +1670,7 @@ class ContextWindow(PolicyApplication):
     def _protect_for(self, chunk: Chunk) -> set[str]:
         if self._protect == 0:
             return set()
-        out = set(list(self._recent)[-self._protect :])
+        out = set(self._recent)  # its maxlen is protect_recent_turns
         if chunk.kind is Kind.TURN and not chunk.pinned:
             out.add(chunk.source)
         return out
@@ -1706,7 +1707,10 @@ class ContextWindow(PolicyApplication):
             needed = self._cost((chunk,))
         else:
             before, grown = group.chunks, (*group.chunks, chunk)
-            needed = self._cost(grown) - group.tokens
+            added = None
+            if self._audio is None:
+                added = _openai_chat.answer_cost(before, chunk, self._fmt, self._count)
+            needed = self._cost(grown) - group.tokens if added is None else added
         self._ledger.protected = self._protect_for(chunk)
         self._ledger.target = group
         mark = self._savepoint(op)
@@ -1738,10 +1742,10 @@ class ContextWindow(PolicyApplication):
         op.added.append(chunk)
         op.admits.append((mark, op.key or "", chunk))
         op.units.add(unit)
-        has_results = any(c.kind is Kind.TOOL_RESULT for c in unit.chunks)
-        self._set_open(
-            unit if chunk.kind is Kind.TOOL_CALL and not has_results else None
+        opens = chunk.kind is Kind.TOOL_CALL and not any(
+            c.kind is Kind.TOOL_RESULT for c in unit.chunks
         )
+        self._set_open(unit if opens else None)
         return True
 
     def _make_room(self, op: _Op, needed: int) -> None:
@@ -1759,7 +1763,7 @@ class ContextWindow(PolicyApplication):
             close = getattr(actions, "close", None)
             if callable(close):
                 close()
-        if refused:
+        if refused or self._capacity - self._ledger.tokens >= needed:
             return
         # The backstop: whatever the policy left undone, oldest first.
         for unit in self._view.candidates():

@@ -7,11 +7,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ctxchunk import _chat
+from ctxchunk._openai_chat import answer_cost, chat_format, unit_messages
+from ctxchunk.chunk import Chunk, ChunkMeta
 from ctxchunk.exceptions import (
     EncodingError,
     InvalidArgumentError,
@@ -807,3 +810,79 @@ class TestTokenizerOption:
         got = count_messages(messages, model="gpt-4o", tokenizer="cl100k_base")
         cl100k = get_tokenizer("cl100k_base")
         assert got == 3 + 3 + cl100k.count("user") + cl100k.count("お誕生日おめでとう")
+
+
+_TOOLS = get_tokenizer("o200k_base")
+
+
+def _tool_chunk(kind: str, text: str, source: str, call_id: str | None) -> Chunk:
+    return Chunk.create(
+        text,
+        role="tool",
+        kind=kind,
+        source=source,
+        meta=ChunkMeta(call_id=call_id, tool_name="search" if call_id else None),
+        tokens=_TOOLS.count(text),
+    )
+
+
+@st.composite
+def _groups_and_answers(draw: st.DrawFn) -> tuple[list[Chunk], Chunk]:
+    """A tool group as the window holds one, and a result about to join it.
+
+    Calls of one or two parts, call ids shared by two calls, calls answered
+    already (by one part or several), results for calls that have none.
+    """
+    ids = ["call_a", "call_b", "call_c"]
+    texts = st.sampled_from(['{"q": "ferry"}', '{"q": "lamp refund"}', "{}", "ok", " "])
+    group: list[Chunk] = []
+    for index in range(draw(st.integers(1, 3))):
+        call_id = draw(st.sampled_from(ids))
+        parts = draw(st.integers(1, 2))
+        for part in range(parts):
+            text = draw(texts)
+            chunk = _tool_chunk("tool_call", text, f"call-{index}", call_id)
+            group.append(attrs.evolve(chunk, part=part, parts=parts))
+    called = sorted({c.meta.call_id or "" for c in group})
+    for index in range(draw(st.integers(0, 3))):
+        call_id = draw(st.sampled_from(called))
+        group.append(_tool_chunk("tool_result", draw(texts), f"r-{index}", call_id))
+    answer = _tool_chunk(
+        "tool_result",
+        draw(texts) + " found it",
+        "answer",
+        draw(st.sampled_from(called)),
+    )
+    return group, answer
+
+
+@given(_groups_and_answers())
+def test_an_answer_is_priced_like_the_whole_group_again(
+    case: tuple[list[Chunk], Chunk],
+) -> None:
+    """answer_cost, when it prices a result, gives what the grown group adds.
+
+    The reference is count_messages over the messages each group renders to, not
+    the window's own unit_cost.
+    """
+    group, answer = case
+    fmt = chat_format("o200k_base")
+
+    def cost(chunks: Sequence[Chunk]) -> int:
+        return count_messages(unit_messages(chunks), tokenizer=_TOOLS)
+
+    added = answer_cost(group, answer, fmt, _TOOLS.count)
+    if added is not None:
+        assert added == cost([*group, answer]) - cost(group)
+
+
+def test_a_first_answer_is_priced_without_planning() -> None:
+    """The usual case, a call's first result, is the one answer_cost prices."""
+    call = _tool_chunk("tool_call", '{"q": "ferry"}', "call-0", "call_a")
+    other = _tool_chunk("tool_call", "{}", "call-1", "call_b")
+    first = _tool_chunk("tool_result", "Ferries run hourly.", "r-0", "call_a")
+    second = _tool_chunk("tool_result", "No lamps.", "r-1", "call_b")
+    fmt = chat_format("o200k_base")
+    assert answer_cost([call], first, fmt, _TOOLS.count) is not None
+    assert answer_cost([call, other, first], second, fmt, _TOOLS.count) is not None
+    assert answer_cost([call, first], second, fmt, _TOOLS.count) is None
