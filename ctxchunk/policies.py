@@ -818,7 +818,7 @@ class Recommended:
         yield from self._evict(view, goal, Role.ASSISTANT, head)
         yield from self._mask(view, goal, set())
         yield from self._evict(view, goal, Role.TOOL, head)
-        yield from self._evict(view, goal, None, head, keep=Role.USER)
+        yield from self._evict_rest(view, goal, head)
         yield from self._evict(view, goal, Role.USER, head)
         # Last, the head, oldest first (the window's backstop would take it too).
         yield from self._evict(view, goal, None, set())
@@ -854,6 +854,29 @@ class Recommended:
             if unit.role is not keep and unit.chunks[0].id not in head
         )
         return _evict_from(units, view, goal)
+
+    @staticmethod
+    def _evict_rest(
+        view: WindowView, goal: int, head: Collection[str]
+    ) -> Iterator[Action]:
+        """Evict what is left but user turns and the head, oldest first.
+
+        The passes before took every assistant turn and all tool context outside
+        the head, unless a unit stayed (a group keeps a call still waiting for its
+        result). Then what this pass may take is system messages only, and walking
+        just those skips every user turn of the window, which is most of it once
+        the other roles are gone: evicting a system message leaves every other
+        unit as it was.
+        """
+        if view.free >= goal:
+            return iter(())
+        left = any(
+            unit.chunks[0].id not in head
+            for role in (Role.ASSISTANT, Role.TOOL)
+            for unit in view.candidates(role)
+        )
+        role = None if left else Role.SYSTEM
+        return Recommended._evict(view, goal, role, head, keep=Role.USER)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration."""

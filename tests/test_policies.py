@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ctxchunk._openai_chat import to_openai_chat
 from ctxchunk.change import Reason
-from ctxchunk.chunk import Chunk
+from ctxchunk.chunk import Chunk, ChunkMeta
 from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
 from ctxchunk.policies import (
     Chain,
@@ -415,3 +415,143 @@ def test_a_mask_priced_without_markers_costs_what_one_priced_with_them(
         assert quick == window._built_gain(group, names)
     else:
         assert quick is None
+
+
+class _RecommendedWalkingAll(Recommended):
+    """Recommended whose pass before user turns walks the whole window, as it did
+    before it learned to walk only system messages when nothing else is left."""
+
+    @staticmethod
+    def _evict_rest(view, goal, head):
+        return Recommended._evict(view, goal, None, head, keep=Role.USER)
+
+
+_TOOLS = ["search", "orders"]
+_window_ops = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("turn"),
+            # User turns most: Recommended takes the other roles first.
+            st.sampled_from(["user", "user", "user", "assistant", "system"]),
+            prose(max_words=40),
+        ),
+        st.tuples(st.just("document"), st.just(""), prose(max_words=150)),
+        st.tuples(
+            st.just("tools"),
+            st.just(""),
+            st.lists(
+                st.tuples(st.sampled_from(_TOOLS), tool_texts()), min_size=1, max_size=3
+            ),
+        ),
+        # A call still waiting for its result, alone or with an answered one.
+        st.tuples(st.just("waiting"), st.booleans(), prose(max_words=20)),
+        st.tuples(
+            st.just("summary"),
+            st.sampled_from(["system", "assistant", "tool"]),
+            prose(max_words=20),
+        ),
+    ),
+    max_size=30,
+)
+
+
+def _outcome(window, step, op):
+    """What one operation evicted, or the error it raised."""
+    try:
+        change = _apply_op(window, step, op)
+    except Exception as exc:  # both windows must refuse alike
+        return type(exc)
+    return [(e.chunk.id, e.reason) for e in change.evicted]
+
+
+def _apply_op(window, step, op):
+    what, how, payload = op
+    if what == "turn":
+        return window.add_turn(how, payload)
+    if what == "document":
+        return window.add_document(payload, source=f"doc-{step}")
+    if what == "tools":
+        return window.add_tool_calls(
+            [
+                {
+                    "name": name,
+                    "arguments": {"q": i},
+                    "result": text,
+                    "call_id": f"c{step}.{i}",
+                }
+                for i, (name, text) in enumerate(payload)
+            ]
+        )
+    if what == "summary":
+        return window.add_chunks(
+            [Chunk.create(payload, role=how, kind="summary", source=f"sum-{step}")]
+        )
+    chunks = []
+    if how:
+        chunks.append(
+            Chunk.create(
+                '{"q": 1}',
+                role="tool",
+                kind="tool_call",
+                source=f"call-{step}.a",
+                meta=ChunkMeta(tool_name="search", call_id=f"w{step}.a"),
+            )
+        )
+    chunks.append(
+        Chunk.create(
+            '{"q": 2}',
+            role="tool",
+            kind="tool_call",
+            source=f"call-{step}.b",
+            meta=ChunkMeta(tool_name="orders", call_id=f"w{step}.b"),
+        )
+    )
+    if how:
+        chunks.append(
+            Chunk.create(
+                payload,
+                role="tool",
+                kind="tool_result",
+                source=f"result-{step}.a",
+                meta=ChunkMeta(tool_name="search", call_id=f"w{step}.a"),
+            )
+        )
+    return window.add_chunks(chunks)
+
+
+@given(
+    ops=_window_ops,
+    retain=st.sampled_from([0.3, 0.6, 0.8]),
+    keep_tools=st.integers(0, 2),
+    keep_head=st.sampled_from([0.0, 0.25, 0.5]),
+    budget=st.integers(150, 700),
+    chunk_tokens=st.integers(16, 75),
+    protect=st.integers(0, 2),
+    deep=st.booleans(),
+)
+def test_recommended_takes_what_walking_the_whole_window_takes(
+    ops, retain, keep_tools, keep_head, budget, chunk_tokens, protect, deep
+):
+    """Walking only system messages before the user turns (when no other unit is
+    left outside the head) takes the same units, in the same order, as walking the
+    whole window: calls waiting for results, documents, summaries of every role."""
+    windows = [
+        ContextWindow(
+            budget,
+            chunk_tokens=chunk_tokens,
+            protect_recent_turns=protect,
+            # A cut as deep as the policy asks reaches its later passes.
+            max_update_tokens=budget if deep else None,
+            policy=cls(retain=retain, keep_tools=keep_tools, keep_head=keep_head),
+        )
+        for cls in (Recommended, _RecommendedWalkingAll)
+    ]
+    for window in windows:
+        window.pin("Be brief.")
+    for step, op in enumerate(ops):
+        outcomes = [_outcome(window, step, op) for window in windows]
+        assert outcomes[0] == outcomes[1]
+        assert [c.id for c in windows[0].chunks] == [c.id for c in windows[1].chunks]
+    assert [(e.chunk.id, e.reason) for e in windows[0].archive] == [
+        (e.chunk.id, e.reason) for e in windows[1].archive
+    ]
