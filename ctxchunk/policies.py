@@ -569,7 +569,9 @@ assistant call to ``recall_history`` and its ``tool`` message)."""
 Summarizer = Callable[[Sequence[Chunk]], str]
 """Turns the chunks of a run of history into the text of one summary."""
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+_SENTENCE_END = re.compile(r"[.!?]\s")
+"""A sentence's last character and the space after it (a leading character class
+lets the regex engine skip to candidates, where a lookbehind tries every position)."""
 _WORDS_PER_ITEM = 30
 """How many words of each summarized chunk the default summary keeps."""
 
@@ -614,7 +616,7 @@ def _first_sentence(text: str) -> str:
     head = " ".join(words[:_WORDS_PER_ITEM])
     end = _SENTENCE_END.search(head)
     if end is not None:
-        return head[: end.start()]
+        return head[: end.start() + 1]
     if len(words) > _WORDS_PER_ITEM and head[-1] not in ".!?":
         return head + " …"
     # The whole text, or a sentence ending with its 30th word.
