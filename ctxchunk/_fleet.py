@@ -205,13 +205,23 @@ def iter_sessions(paths: Iterable[Path], fmt: str = "auto") -> Iterator[str | Li
     ``system``, Responses items, LangChain dicts); each non-blank line is a session.
     Its lines are read one at a time, so memory stays flat. Any other file is one
     session, read by the worker.
+
+    A *request log* is told apart from a dataset: its lines are the requests of
+    one or more conversations, each repeating the conversation so far (what an
+    agent sends on every call, as an LLM proxy logs it). A line continues the
+    conversation whose latest messages open it (leading system messages aside;
+    an agent that trimmed its oldest messages still continues it), and each
+    conversation is one session, named after its first line. The driver reads such
+    a file whole to chain its lines.
     """
     for path in paths:
         if fmt == "session" or not _is_dataset(path):
             yield str(path)
-            continue
-        for lineno, line in _lines(path):
-            yield Line(str(path), lineno, line)
+        elif _is_request_log(path):
+            yield from _conversations(path)
+        else:
+            for lineno, line in _lines(path):
+                yield Line(str(path), lineno, line)
 
 
 def count_sessions(specs: Iterable[str], fmt: str = "auto") -> int:
@@ -220,9 +230,129 @@ def count_sessions(specs: Iterable[str], fmt: str = "auto") -> int:
     for path in iter_inputs(specs):
         if fmt == "session" or not _is_dataset(path):
             total += 1
+        elif _is_request_log(path):
+            total += sum(1 for _ in _conversations(path))
         else:
             total += sum(1 for _ in _lines(path))
     return total
+
+
+_PEEK = 20
+"""Lines of a dataset looked at to tell a request log: one that continues an
+earlier one makes it so."""
+
+
+def _is_request_log(path: Path) -> bool:
+    """Whether one of the first lines of a dataset continues an earlier one."""
+    chains = _Chains()
+    lines = _lines(path)
+    try:
+        for _, (lineno, text) in zip(range(_PEEK), lines, strict=False):
+            body = _conversation(text)
+            if body is None:
+                return False  # read_line says what is wrong with it
+            if chains.add(lineno, body):
+                return True
+    except SessionLogError:
+        return False
+    finally:
+        lines.close()
+    return False
+
+
+def _conversations(path: Path) -> Iterator[Line]:
+    """The conversations of a request log, one :class:`Line` each.
+
+    A conversation's line is its last request's body holding every message the
+    conversation had, from its first line on.
+    """
+    chains = _Chains()
+    for lineno, text in _lines(path):
+        body = _conversation(text)
+        if body is None:
+            raise SessionLogError(
+                f"{path}: line {lineno} is not a JSON object with a messages list, "
+                f"as the lines before it are (a request log)"
+            )
+        chains.add(lineno, body)
+    for chain in chains.all:
+        body = {**chain.body, "messages": [*chain.system, *chain.messages]}
+        yield Line(str(path), chain.first, json.dumps(body, ensure_ascii=False))
+
+
+def _conversation(text: str) -> dict[str, Any] | None:
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("messages"), list):
+        return body
+    return None
+
+
+@attrs.define
+class _Chain:
+    """One conversation of a request log, as its lines add to it."""
+
+    first: int
+    body: dict[str, Any]
+    system: list[Any]
+    messages: list[Any]
+    keys: list[str]
+
+
+class _Chains:
+    """The conversations of a request log, and which one a request continues.
+
+    A request continues a conversation when its messages (leading system messages
+    aside) open with the conversation's latest ones, down to its last: the
+    conversation's messages from some point on, then what is new. Messages compare
+    as JSON with sorted keys; every message is indexed, so finding the
+    conversation costs no walk over the others.
+    """
+
+    def __init__(self) -> None:
+        self.all: list[_Chain] = []
+        self._at: dict[str, list[tuple[_Chain, int]]] = {}
+
+    def add(self, lineno: int, body: dict[str, Any]) -> bool:
+        """Add one request; True when it continued a conversation."""
+        messages = body["messages"]
+        lead = 0
+        while lead < len(messages) and _is_system(messages[lead]):
+            lead += 1
+        rest = messages[lead:]
+        keys = [json.dumps(m, sort_keys=True, ensure_ascii=False) for m in rest]
+        # The conversation it repeats the most of; of equals, the newest.
+        best: tuple[_Chain, int] | None = None
+        for chain, at in reversed(self._at.get(keys[0], []) if keys else []):
+            held = len(chain.keys) - at
+            if held > len(keys) or (best is not None and held <= best[1]):
+                continue
+            if chain.keys[at:] == keys[:held]:
+                best = (chain, held)
+        if best is None:
+            chain = _Chain(lineno, body, messages[:lead], [], [])
+            self.all.append(chain)
+            self._extend(chain, rest, keys)
+            return False
+        chain, held = best
+        chain.body = body
+        self._extend(chain, rest[held:], keys[held:])
+        return True
+
+    def _extend(self, chain: _Chain, messages: list[Any], keys: list[str]) -> None:
+        for message, key in zip(messages, keys, strict=True):
+            self._at.setdefault(key, []).append((chain, len(chain.keys)))
+            chain.messages.append(message)
+            chain.keys.append(key)
+
+
+def _is_system(message: object) -> bool:
+    return isinstance(message, Mapping) and message.get("role") in (
+        "system",
+        "developer",
+    )
 
 
 def _lines(path: Path) -> Generator[tuple[int, str], None, None]:

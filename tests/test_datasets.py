@@ -25,6 +25,7 @@ from ctxchunk._fleet import (
     run,
 )
 from ctxchunk.cli import main
+from ctxchunk.exceptions import SessionLogError
 from tests.test_anthropic_log import SUPPORT_CALL
 from tests.test_fleet import _aggregate_json, _config
 
@@ -152,3 +153,102 @@ def test_simulate_reads_a_dataset(tmp_path, capsys):
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["aggregate"]["sessions"] == 5
     assert [s["session"] for s in result["sessions"]] == ["set:1", "set:2", "set:3"]
+
+
+def _requests(messages: list[Any], *, keep: int | None = None) -> list[dict[str, Any]]:
+    """The request bodies an agent sends on each call of a conversation.
+
+    A call follows each user message and each tool result; with ``keep``, the
+    agent sends its system message and only its ``keep`` latest other messages.
+    """
+    system, rest = messages[:1], messages[1:]
+    bodies = []
+    for end in range(1, len(rest) + 1):
+        if rest[end - 1]["role"] in ("user", "tool"):
+            sent = rest[:end] if keep is None else rest[max(0, end - keep) : end]
+            bodies.append({"model": "gpt-4o", "messages": [*system, *sent]})
+    return bodies
+
+
+def _conversation(n: int) -> list[dict[str, Any]]:
+    """A support conversation of several user turns and one tool call."""
+    messages = _chat(n)["messages"]
+    for turn in range(3):
+        messages += [
+            {"role": "user", "content": f"And order B-{n}-{turn}? It is a gift."},
+            {"role": "assistant", "content": f"B-{n}-{turn} leaves on Monday."},
+        ]
+    return messages
+
+
+def test_a_request_log_is_one_session_per_conversation(tmp_path):
+    """Each line repeats the conversation so far: the lines make one session, the
+    session of a file holding the whole conversation (but its last reply, which
+    no request carries)."""
+    conversation = _conversation(1)
+    log = _dataset(tmp_path, _requests(conversation), "proxy.jsonl")
+    refs = list(iter_sessions([log]))
+    assert [str(r) for r in refs] == [f"{log}:1"]
+    assert count_sessions([str(log)]) == 1
+    assert isinstance(refs[0], Line)
+    whole = tmp_path / "whole.json"
+    whole.write_text(json.dumps({"messages": conversation[:-1]}), encoding="utf-8")
+    session = read_line(refs[0])
+    assert session.name == "proxy:1"
+    assert session.events == read_session(whole).events
+    out = tmp_path / "out.json"
+    assert main(["simulate", str(log), "--budget", "4000", "--json", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert [s["session"] for s in result["sessions"]] == ["proxy:1"]
+
+
+def test_interleaved_and_trimmed_conversations_are_told_apart(tmp_path):
+    """Two conversations' requests interleaved, one from an agent that sends only
+    its latest messages: each conversation is whole, named by its first line."""
+    first, second = _conversation(1), _conversation(2)
+    a, b = _requests(first), _requests(second, keep=4)
+    rows = [row for pair in zip(a, b, strict=True) for row in pair]
+    log = _dataset(tmp_path, rows, "proxy.jsonl.gz")
+    refs = list(iter_sessions([log]))
+    assert [str(r) for r in refs] == [f"{log}:1", f"{log}:2"]
+    assert count_sessions([str(log)]) == 2
+    for ref, conversation in zip(refs, (first, second), strict=True):
+        assert isinstance(ref, Line)
+        assert json.loads(ref.text)["messages"] == conversation[:-1]
+
+
+def test_an_anthropic_request_log_keeps_its_system(tmp_path):
+    messages = SUPPORT_CALL["messages"]
+    bodies = [
+        {**SUPPORT_CALL, "messages": messages[:end]}
+        for end in range(1, len(messages) + 1)
+        if messages[end - 1]["role"] == "user"
+    ]
+    assert len(bodies) > 1
+    log = _dataset(tmp_path, bodies, "claude.jsonl")
+    (ref,) = iter_sessions([log])
+    whole = tmp_path / "whole.json"
+    whole.write_text(json.dumps(bodies[-1]), encoding="utf-8")
+    assert isinstance(ref, Line)
+    assert read_line(ref).events == read_session(whole).events
+
+
+def test_conversations_that_only_open_alike_stay_a_dataset(tmp_path):
+    """Lines sharing a system message and a first question, then going their own
+    ways, are separate conversations: a dataset, one session per line."""
+    opening = _chat(1)["messages"][:2]
+    rows = [
+        {"messages": [*opening, {"role": "assistant", "content": answer}]}
+        for answer in ("It shipped.", "It is lost; I will refund you.")
+    ]
+    log = _dataset(tmp_path, rows)
+    assert [str(r) for r in iter_sessions([log])] == [f"{log}:1", f"{log}:2"]
+
+
+def test_a_broken_line_in_a_request_log_is_named(tmp_path):
+    rows = [json.dumps(r) for r in _requests(_conversation(1))]
+    rows.insert(2, '{"messages": "not a list"}')
+    log = tmp_path / "proxy.jsonl"
+    log.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(SessionLogError, match=r"proxy.jsonl: line 3 is not"):
+        list(iter_sessions([log]))
