@@ -33,6 +33,12 @@ from typing import Any, TextIO
 
 import attrs
 
+from ctxchunk._agent_logs import (
+    claude_code_messages,
+    codex_items,
+    is_claude_code,
+    is_codex,
+)
 from ctxchunk._aggregate import SessionSummary, summarize
 from ctxchunk._anthropic_log import is_anthropic
 from ctxchunk.exceptions import CtxChunkError, InvalidArgumentError, SessionLogError
@@ -77,6 +83,10 @@ FORMATS: Mapping[str, str] = {
     "anthropic": "Anthropic Messages API messages (a JSON array, JSONL, or a request "
     "body {'system', 'messages'}; told from Chat by its content blocks: tool_use, "
     "tool_result, image with a source...)",
+    "claude-code": "a Claude Code transcript (~/.claude/projects/*/*.jsonl: user and "
+    "assistant records with uuid and parentUuid; the active branch is read)",
+    "codex": "a Codex CLI rollout (~/.codex/sessions/**/rollout-*.jsonl: records "
+    "{type, payload} whose response_item payloads are Responses items)",
 }
 """The log formats ``ctxchunk simulate`` reads, and how each looks."""
 
@@ -475,6 +485,10 @@ def detect_format(record: object) -> str | None:
     """
     if not isinstance(record, Mapping):
         return None
+    if is_claude_code(record):
+        return "claude-code"
+    if is_codex(record):
+        return "codex"
     kind = record.get("type")
     if isinstance(record.get("event"), Mapping):
         kind = record["event"].get("type")
@@ -585,6 +599,23 @@ def _session_from_text(path: Path, text: str, name: str, fmt: str) -> Session:
         fmt = "items"
     if fmt == "langchain":
         return _langchain_session(path, records, name)
+    if fmt == "claude-code":
+        messages = claude_code_messages(records)
+        if not messages:
+            raise SessionLogError(f"{path}: a Claude Code transcript with no messages")
+        return session_from_anthropic_messages(messages, name=name)
+    if fmt == "codex":
+        instructions, items = codex_items(records)
+        if not items:
+            raise SessionLogError(f"{path}: a Codex CLI rollout with no items")
+        events = _item_events(items)
+        if instructions is not None:
+            update = {
+                "type": "session.update",
+                "session": {"instructions": instructions},
+            }
+            events = [update, *events]
+        return session_from_realtime_events(events, name=name)
     if fmt == "anthropic":
         return session_from_anthropic_messages(
             body if body is not None else records, name=name

@@ -584,6 +584,8 @@ def build_parser() -> argparse.ArgumentParser:
             "items",
             "langchain",
             "anthropic",
+            "claude-code",
+            "codex",
         ],
         help="the logs' format (default auto: detected per file from its first record; "
         "a Chat-like log with Anthropic content blocks or a top-level system is "
