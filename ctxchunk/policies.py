@@ -864,11 +864,11 @@ class Recommended:
         """Evict what is left but user turns and the head, oldest first.
 
         The passes before took every assistant turn and all tool context outside
-        the head, unless a unit stayed (a group keeps a call still waiting for its
-        result). Then what this pass may take is system messages only, and walking
-        just those skips every user turn of the window, which is most of it once
-        the other roles are gone: evicting a system message leaves every other
-        unit as it was.
+        the head, so what is left for this pass is usually system messages alone;
+        a unit that stayed (a group keeping a call still waiting for its result) is
+        looked for on the assistant and tool lists. If none did, only system
+        messages are walked, not every user turn of the window (most of it once
+        the other roles are gone): evicting a system message changes no other unit.
         """
         if view.free >= goal:
             return iter(())
