@@ -1851,6 +1851,18 @@ def _parallel_calls(log: _Log, topic: _Topic, facts: list[str]) -> list[ToolCall
     return calls
 
 
+def _batched(log: _Log, calls: list[ToolCallEvent]) -> list[ToolCallEvent]:
+    """Return ``calls`` marked as one model step (one ``batch``) when there are several.
+
+    The batch id is a serial (``step1``...), so the session's random stream, and
+    everything else in it, is the same as without batches.
+    """
+    if len(calls) < 2:
+        return calls
+    batch = log.id("step")
+    return [call.model_copy(update={"batch": batch}) for call in calls]
+
+
 def _parallel_tools(log: _Log, turns: int) -> None:
     w, rng = log.writer, log.rng
     log.add(InstructionsEvent(t_ms=0, text=_AGENT_INSTRUCTIONS))
@@ -1871,7 +1883,7 @@ def _parallel_tools(log: _Log, turns: int) -> None:
             if not planted_page:
                 sentence, page_needle = log.fact(_DOCUMENT_FACTS)
                 facts.append(sentence)
-            calls = _parallel_calls(log, topic, facts)
+            calls = _batched(log, _parallel_calls(log, topic, facts))
             log.add(*calls)
             if page_needle is not None:
                 carrier = next((c for c in calls if page_needle in c.result), None)
@@ -1919,9 +1931,9 @@ def generate_realistic_session(
       user pastes a log of :data:`PASTE_TOKENS`, leaving a 16,000-token window
       about :data:`PASTE_FREE_TOKENS` short of room for it.
     - ``parallel_tools``: an agent that calls 2-5 tools in one step (searches,
-      fetched pages, files, small lookups). A session log has no event for a batch
-      of calls, so a batch is consecutive ``tool_call`` events between two
-      ``request`` events, each timed when its result arrived.
+      fetched pages, files, small lookups): the calls of one step are consecutive
+      ``tool_call`` events with the same ``batch`` (``step1``, ``step2``...), each
+      timed when its result arrived, replayed as one group.
 
     Every shape plants facts with unique needles: in user turns (an order number,
     a grant number, a staging host) and in pages or tool results (an accession

@@ -14,7 +14,8 @@ optional ``id`` that later events can refer to:
 ``document``        ``url``, ``title``?, ``content``, ``format`` (``html``,
                     ``markdown`` or ``text``)
 ``tool_call``       ``name``, ``arguments`` (a JSON string or object), ``result``,
-                    ``call_id``?
+                    ``call_id``?, ``batch``? (consecutive calls with the same
+                    ``batch`` were made in one model step)
 ``interrupt``       ``item`` (the ``id`` of an earlier assistant ``turn``),
                     ``heard_ms`` (how much of its audio the user heard)
 ``request``         none: the moment the agent rendered the window and called the model
@@ -147,13 +148,20 @@ class DocumentEvent(_Event):
 
 
 class ToolCallEvent(_Event):
-    """A tool the agent called, with its arguments and its result."""
+    """A tool the agent called, with its arguments and its result.
+
+    ``batch`` names the model step that made the call: consecutive ``tool_call``
+    events with the same ``batch`` are the parallel calls of one step (one
+    assistant message with several calls), replayed as one group. A call without
+    one is a step of its own.
+    """
 
     type: Literal["tool_call"] = "tool_call"
     name: _NonEmpty
     arguments: _Str | dict[str, Any]
     result: _Str
     call_id: _NonEmpty | None = None
+    batch: _NonEmpty | None = None
 
     @pydantic.field_validator("arguments", mode="after")
     @classmethod
@@ -260,7 +268,9 @@ class Session:
 
     Invariants (checked by :meth:`__attrs_post_init__`, so every ``Session`` holds
     them): ``t_ms`` never decreases; event ids are unique; an ``interrupt`` names an
-    earlier assistant ``turn``; a ``probe`` names an earlier event by index or id.
+    earlier assistant ``turn``; a ``probe`` names an earlier event by index or id;
+    the ``tool_call`` events of one ``batch`` are consecutive, with distinct
+    call ids.
 
     Attributes:
         events: The events, in the order they happened.
@@ -322,8 +332,14 @@ def _cross_check(events: Sequence[Event]) -> list[tuple[int, str]]:
     """Return ``(event index, problem)`` for each rule that spans several events."""
     problems: list[tuple[int, str]] = []
     ids: dict[str, int] = {}
+    # Each batch seen: the index of its first event, and its calls' ids.
+    batches: dict[str, tuple[int, set[str]]] = {}
     last_t = 0
     for index, event in enumerate(events):
+        if isinstance(event, ToolCallEvent) and event.batch is not None:
+            problem = _batch_problem(events, index, event, batches)
+            if problem is not None:
+                problems.append((index, problem))
         if event.t_ms < last_t:
             problems.append(
                 (
@@ -386,6 +402,38 @@ def _cross_check(events: Sequence[Event]) -> list[tuple[int, str]]:
             else:
                 ids[event.id] = index
     return problems
+
+
+def _batch_problem(
+    events: Sequence[Event],
+    index: int,
+    event: ToolCallEvent,
+    batches: dict[str, tuple[int, set[str]]],
+) -> str | None:
+    """Why call ``index`` cannot join its batch, or None; records it in ``batches``."""
+    batch = event.batch
+    assert batch is not None
+    seen = batches.get(batch)
+    if seen is None:
+        batches[batch] = (index, set() if event.call_id is None else {event.call_id})
+        return None
+    first, call_ids = seen
+    previous = events[index - 1]
+    if not (isinstance(previous, ToolCallEvent) and previous.batch == batch):
+        return (
+            f"tool_call of batch={batch!r:.60} is not next to the batch's other "
+            f"calls (it starts at event {first}, and event {index - 1} just "
+            f"before this one is a {previous.type} outside it); the calls of one "
+            f"step must be consecutive events, or have different batches"
+        )
+    if event.call_id is not None:
+        if event.call_id in call_ids:
+            return (
+                f"call_id={event.call_id!r:.60} is used twice in batch="
+                f"{batch!r:.60}; the calls of one step need distinct ids"
+            )
+        call_ids.add(event.call_id)
+    return None
 
 
 def _describe(error: pydantic.ValidationError) -> str:
@@ -686,17 +734,19 @@ def session_from_chat_messages(
             f"Chat messages must be a JSON list of messages, got {type(data).__name__}"
         )
     raw: list[dict[str, Any]] = []
-    calls: dict[str, tuple[str, _Arguments]] = {}
+    calls: dict[str, _Call] = {}
+    steps = 0  # assistant messages so far: the model's steps
     for index, message in enumerate(data):
         if not isinstance(message, Mapping):
             raise SessionLogError(
                 f"message {index}: expected an object, got {type(message).__name__}"
             )
+        steps += message.get("role") == "assistant"
         try:
-            _take_message(index, message, raw, calls)
+            _take_message(index, message, raw, calls, steps)
         except PartError as exc:
             raise SessionLogError(f"message {index}: {exc}") from None
-    return _build(raw, name, source, step_ms=_CHAT_STEP_MS)
+    return _build(_batch_steps(raw), name, source, step_ms=_CHAT_STEP_MS)
 
 
 def session_from_anthropic_messages(
@@ -746,11 +796,17 @@ def session_from_anthropic_messages(
     return session_from_chat_messages(chat_messages(data), name=name)
 
 
+_Call = tuple[str, _Arguments, str | None]
+"""A Chat call waiting for its result: its name, arguments and model step (the
+``batch`` of a step with several calls, else None)."""
+
+
 def _take_message(
     index: int,
     message: Mapping[str, Any],
     raw: list[dict[str, Any]],
-    calls: dict[str, tuple[str, _Arguments]],
+    calls: dict[str, _Call],
+    steps: int,
 ) -> None:
     role = message.get("role")
     if role in ("system", "developer"):
@@ -776,6 +832,12 @@ def _take_message(
                 f"message {index}: tool_calls must be a list, got "
                 f"{type(tool_calls).__name__}"
             )
+        legacy = message.get("function_call")
+        # The calls of one message are one model step: with several, a batch named
+        # by the step's number.
+        step = None
+        if len(tool_calls) + isinstance(legacy, Mapping) > 1:
+            step = f"step-{steps}"
         for j, call in enumerate(tool_calls):
             # A function call carries "function"; a custom tool's call, "custom"
             # with free-form "input" text.
@@ -793,18 +855,21 @@ def _take_message(
             calls[str(call.get("id"))] = (
                 str(function.get("name") or "tool"),
                 _call_arguments(arguments, f"message {index}"),
+                step,
             )
-        legacy = message.get("function_call")
         if isinstance(legacy, Mapping):
             # The deprecated functions API: a "function" message answers it by name.
             name = str(legacy.get("name") or "tool")
             calls[name] = (
                 name,
                 _call_arguments(legacy.get("arguments"), f"message {index}"),
+                step,
             )
     elif role in ("tool", "function"):
         call_id = str(message.get("tool_call_id") or message.get("name") or "")
-        tool, arguments = calls.pop(call_id, (str(message.get("name") or "tool"), "{}"))
+        tool, arguments, step = calls.pop(
+            call_id, (str(message.get("name") or "tool"), "{}", None)
+        )
         raw.append(
             {
                 "type": "tool_call",
@@ -812,6 +877,7 @@ def _take_message(
                 "arguments": arguments,
                 "result": read_content(message.get("content")).text,
                 **({"call_id": call_id} if call_id else {}),
+                **({"_step": step} if step else {}),
             }
         )
     else:
@@ -833,6 +899,42 @@ def _spoken(message: Mapping[str, Any]) -> str:
     audio = message.get("audio")
     transcript = audio.get("transcript") if isinstance(audio, Mapping) else None
     return transcript if isinstance(transcript, str) else ""
+
+
+def _batch_steps(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give the calls of one model step their ``batch``, in place; return ``raw``.
+
+    Importers mark each imported call with its step (``_step``). A run of two or
+    more consecutive calls of one step becomes one batch, named by the step; a
+    step whose results did not arrive together is cut into runs, each a batch of
+    its own (``step/2``...), as a session's batches must be consecutive. A call
+    id seen again in a run also starts a new one. A lone call gets no batch, so
+    logs without parallel calls import as before.
+    """
+    steps = [data.pop("_step", None) for data in raw]
+    used: set[str] = set()
+    start = 0
+    while start < len(raw):
+        step = steps[start]
+        end = start + 1
+        if step is not None:
+            ids = {raw[start].get("call_id")}
+            while end < len(raw) and steps[end] == step:
+                call_id = raw[end].get("call_id")
+                if call_id is not None and call_id in ids:
+                    break
+                ids.add(call_id)
+                end += 1
+        if end - start > 1:
+            batch, k = step, 1
+            while batch in used:
+                k += 1
+                batch = f"{step}/{k}"
+            used.add(batch)
+            for data in raw[start:end]:
+                data["batch"] = batch
+        start = end
+    return raw
 
 
 def _build(
@@ -970,7 +1072,14 @@ def session_from_realtime_events(
         ):
             item = event.get("item")
             if isinstance(item, Mapping):
-                log.take_item(item, now)
+                # A call the client created is no step of the model's; one the
+                # server sends is, of the response it names (or the open one).
+                response = None
+                if kind.startswith("response."):
+                    response = event.get("response_id") or log.response
+                elif kind != "conversation.item.create":
+                    response = log.response
+                log.take_item(item, now, response=response)
         elif isinstance(kind, str) and kind in _SPOKEN_DONE:
             # The model's finished text or transcript of one item: it fills an
             # item read without it, or stands for an item the log never showed.
@@ -1009,19 +1118,26 @@ def session_from_realtime_events(
             # (items already read from output_item.done are only filled in).
             response = event.get("response")
             output = response.get("output") if isinstance(response, Mapping) else None
+            given = response.get("id") if isinstance(response, Mapping) else None
+            # The response's own id, else the one under way, else a new number.
+            done = given if isinstance(given, str) and given else None
+            done = done or log.response or log.open(None)
             if isinstance(output, list):
                 for item in output:
                     if isinstance(item, Mapping):
-                        log.take_item(item, now)
+                        log.take_item(item, now, response=done)
+            log.response = None
         elif kind == "response.create":
             open_request = True
+            log.open(None)
             slots.append(_Slot("request", {}, now))
         elif kind == "response.created":
+            log.open(event.get("response"), created=open_request)
             if open_request:
                 open_request = False
             else:
                 slots.append(_Slot("request", {}, now))
-    return _build(_realtime_raw(slots), name, source, step_ms=0)
+    return _build(_batch_steps(_realtime_raw(slots)), name, source, step_ms=0)
 
 
 _SPOKEN_DONE: Mapping[str, str] = {
@@ -1051,11 +1167,39 @@ class _RealtimeLog:
         self.outputs: dict[str, _Slot] = {}
         # Messages the client created without an id, waiting for the server's.
         self.unnamed: list[_Slot] = []
+        # The response under way (its id, or its number), whose output items the
+        # server is sending: the calls of one response are one model step.
+        self.response: str | None = None
+        self.responses = 0
+
+    def open(self, response: object, *, created: bool = False) -> str:
+        """Start a response (``created``: name the one ``response.create`` began).
+
+        Returns its id, or ``step-<n>`` (the n-th response: the n-th model step,
+        as a Chat log's steps are named) when the log gives none.
+        """
+        given = response.get("id") if isinstance(response, Mapping) else None
+        if not created or self.response is None:
+            self.responses += 1
+        if isinstance(given, str) and given:
+            self.response = given
+        elif not created or self.response is None:
+            self.response = f"step-{self.responses}"
+        return self.response
 
     def take_item(
-        self, item: Mapping[str, Any], now: int, *, fill: bool = False
+        self,
+        item: Mapping[str, Any],
+        now: int,
+        *,
+        fill: bool = False,
+        response: object = None,
     ) -> None:
-        """Read an item; with ``fill``, text only fills an item that has none."""
+        """Read an item; with ``fill``, text only fills an item that has none.
+
+        A call's ``response`` (the id of the response that made it, or None) is
+        its model step: the calls of one response become one batch.
+        """
         item_id = str(item["id"]) if item.get("id") else None
         item_type = item.get("type", "message")
         if item_type == "message":
@@ -1067,6 +1211,7 @@ class _RealtimeLog:
             self.calls[call_id] = {
                 "name": str(item.get("name") or "tool"),
                 "arguments": _call_arguments(item.get(key), f"item {item_id!r:.40}"),
+                "_step": str(response) if response else None,
             }
         elif item_type in ("function_call_output", "custom_tool_call_output"):
             if item_id is not None and item_id in self.by_item:

@@ -1147,6 +1147,8 @@ class _Replay:
                 )
             return change
         if isinstance(event, ToolCallEvent):
+            if event.batch is not None:
+                return self.add_batch(index, event.batch)
             change = window.add_tool_call(
                 event.name, event.arguments_json, event.result, call_id=event.call_id
             )
@@ -1160,6 +1162,46 @@ class _Replay:
             )
             return change
         return None
+
+    def add_batch(self, index: int, batch: str) -> Change | None:
+        """Add the calls of batch ``batch`` as one group, at its first event ``index``.
+
+        The batch's other events change nothing: its calls are in already. A
+        session's batches are consecutive (:class:`~ctxchunk.session.Session`
+        checks it), so the batch is the run of events from ``index`` on.
+        """
+        events = self.session.events
+        previous = events[index - 1] if index else None
+        if isinstance(previous, ToolCallEvent) and previous.batch == batch:
+            return None
+        calls: list[ToolCallEvent] = []
+        end = index
+        while end < len(events):
+            call = events[end]
+            if not (isinstance(call, ToolCallEvent) and call.batch == batch):
+                break
+            calls.append(call)
+            end += 1
+        change: Change
+        if len(calls) == 1:
+            # One call is the group add_tool_call makes: the same as without batch.
+            call = calls[0]
+            change = self.window.add_tool_call(
+                call.name, call.arguments_json, call.result, call_id=call.call_id
+            )
+            return change
+        change = self.window.add_tool_calls(
+            [
+                {
+                    "name": call.name,
+                    "arguments": call.arguments_json,
+                    "result": call.result,
+                    "call_id": call.call_id,
+                }
+                for call in calls
+            ]
+        )
+        return change
 
     def words_of(self, item: str) -> list[dict[str, Any]] | None:
         """Return the word timings of turn ``item`` as the window takes them.

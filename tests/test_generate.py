@@ -29,6 +29,7 @@ from ctxchunk._generate import (
 from ctxchunk.documents import read_document
 from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
 from ctxchunk.policies import DropOldest
+from ctxchunk.render import to_openai_chat
 from ctxchunk.session import (
     DocumentEvent,
     InstructionsEvent,
@@ -41,8 +42,9 @@ from ctxchunk.session import (
     dump_session,
     load_session,
 )
-from ctxchunk.simulate import simulate
+from ctxchunk.simulate import DEFAULT_PRICES, _Replay, simulate
 from ctxchunk.tokens import get_tokenizer
+from ctxchunk.window import ContextWindow
 
 ROOT = Path(__file__).parent.parent
 COUNT = get_tokenizer("o200k_base").count
@@ -242,9 +244,40 @@ class TestParallelTools:
                     runs.append(run)
                 run = []
         assert any(len(r) >= 2 for r in runs)
+        batches = set()
         for r in runs:
             assert len({c.call_id for c in r}) == len(r)
             assert [c.t_ms for c in r] == sorted(c.t_ms for c in r)
+            # The calls of a step of several share one batch, new to the session;
+            # a lone call has none.
+            assert len({c.batch for c in r}) == 1
+            batch = r[0].batch
+            assert (batch is None) == (len(r) == 1)
+            if batch is not None:
+                assert batch not in batches
+                batches.add(batch)
+
+    @pytest.mark.parametrize("seed", SEEDS)
+    def test_batches_replay_as_one_group_each(self, seed):
+        """Replayed, each batch is one assistant message holding all its calls."""
+        s = session("parallel_tools", seed)
+        window = ContextWindow(10**7)
+        _Replay(s, "all", window, get_tokenizer(), DEFAULT_PRICES["gpt-4o"]).run()
+        steps = [
+            [m["id"] for m in message["tool_calls"]]
+            for message in to_openai_chat(window)
+            if message.get("tool_calls")
+        ]
+        expected: dict[str | None, list[str]] = {}
+        lone = []
+        for event in s.events:
+            if isinstance(event, ToolCallEvent):
+                assert event.call_id is not None
+                if event.batch is None:
+                    lone.append([event.call_id])
+                else:
+                    expected.setdefault(event.batch, []).append(event.call_id)
+        assert sorted(steps) == sorted([*expected.values(), *lone])
 
 
 class TestProbes:

@@ -604,3 +604,118 @@ def test_example_sessions_load(path):
     session = load_session(path)
     assert any(e.type == "probe" for e in session.events)
     assert any(e.type == "request" for e in session.events)
+
+
+def _call_line(t_ms, call_id, batch=None):
+    event = {
+        "type": "tool_call",
+        "t_ms": t_ms,
+        "name": "lookup",
+        "arguments": "{}",
+        "result": f"result of {call_id}",
+        "call_id": call_id,
+    }
+    if batch is not None:
+        event["batch"] = batch
+    return json.dumps(event)
+
+
+def _batch_calls(plan):
+    """Events for ``plan``: a request, or the calls of one step named by a batch."""
+    events = []
+    for t_ms, (batch, calls) in enumerate(plan):
+        if calls == 0:
+            events.append(RequestEvent(t_ms=t_ms))
+        events.extend(
+            ToolCallEvent(
+                t_ms=t_ms,
+                name="lookup",
+                arguments={"k": k},
+                result=f"result {t_ms}.{k}",
+                call_id=f"call_{t_ms}_{k}",
+                batch=batch,
+            )
+            for k in range(calls)
+        )
+    return events
+
+
+class TestBatches:
+    def test_round_trip_keeps_batch(self):
+        """A call's batch is written back and read again."""
+        lines = [_call_line(0, "c1", "s1"), _call_line(0, "c2", "s1")]
+        session = load_session(lines)
+        assert [e.batch for e in session.events] == ["s1", "s1"]
+        assert dump_session(session).splitlines() == lines
+
+    @pytest.mark.parametrize(
+        "path", sorted(EXAMPLES.glob("*.jsonl")), ids=lambda p: p.name
+    )
+    def test_logs_without_batches_dump_as_before(self, path):
+        """A call without a batch has no batch key: logs dump byte for byte."""
+        assert dump_session(load_session(path)) == path.read_text(encoding="utf-8")
+        assert '"batch"' not in _call_line(0, "c1")
+        text = dump_session(
+            Session([ToolCallEvent(t_ms=0, name="f", arguments="{}", result="r")])
+        )
+        assert "batch" not in text
+
+    def test_calls_of_a_batch_must_be_consecutive(self):
+        """A batch split by another event is refused, naming the batch, the line
+        and where the batch began."""
+        lines = [
+            _call_line(0, "c1", "s1"),
+            '{"type": "request", "t_ms": 1}',
+            _call_line(2, "c2", "s1"),
+        ]
+        with pytest.raises(
+            SessionLogError,
+            match=r"line 3: tool_call of batch='s1' is not next to the batch's "
+            r"other calls \(it starts at event 0, and event 1 just before this one "
+            r"is a request outside it\)",
+        ):
+            load_session(lines)
+        with pytest.raises(SessionLogError, match=r"event 2: tool_call of batch='s1'"):
+            Session(_batch_calls([("s1", 1), (None, 0), ("s1", 1)]))
+        with pytest.raises(SessionLogError, match=r"event 2: .*a tool_call outside"):
+            Session(_batch_calls([("s1", 1), ("s2", 1), ("s1", 1)]))
+
+    def test_call_ids_of_a_batch_are_distinct(self):
+        """Two calls of one step with the same id are refused; across steps they are
+        fine."""
+        with pytest.raises(
+            SessionLogError, match=r"line 2: call_id='c1' is used twice"
+        ):
+            load_session([_call_line(0, "c1", "s1"), _call_line(0, "c1", "s1")])
+        session = load_session([_call_line(0, "c1", "s1"), _call_line(0, "c1", "s2")])
+        assert len(session) == 2
+
+    def test_batch_is_a_non_empty_string(self):
+        """An empty or non-string batch is refused where the line is read."""
+        with pytest.raises(SessionLogError, match=r"line 1: tool_call\.batch"):
+            load_session([_call_line(0, "c1", "")])
+        with pytest.raises(SessionLogError, match=r"line 1: tool_call\.batch"):
+            load_session([_call_line(0, "c1", 3)])
+
+    @given(
+        st.lists(
+            st.tuples(st.sampled_from([None, "a", "b", "c"]), st.integers(0, 3)),
+            max_size=12,
+        )
+    )
+    def test_accepted_exactly_when_every_batch_is_one_run(self, plan):
+        """A session is accepted exactly when each batch's calls are one run of
+        consecutive events (the obvious check, by indexes), and it then survives a
+        round trip through JSONL."""
+        events = _batch_calls(plan)
+        where: dict[str, list[int]] = {}
+        for index, event in enumerate(events):
+            if isinstance(event, ToolCallEvent) and event.batch is not None:
+                where.setdefault(event.batch, []).append(index)
+        runs = all(ix == list(range(ix[0], ix[-1] + 1)) for ix in where.values())
+        if runs:
+            session = Session(events)
+            assert load_session(dump_session(session).splitlines()) == session
+        else:
+            with pytest.raises(SessionLogError, match="is not next to the batch"):
+                Session(events)
