@@ -356,3 +356,50 @@ def test_simulate_runs_on_an_anthropic_log(tmp_path, capsys):
         main(["simulate", str(log), "--budget", "2000", "--format", "anthropic"]) == 0
     )
     assert "recommended" in capsys.readouterr().out
+
+
+def _tool_use(call_id: str, name: str, query: str) -> dict[str, Any]:
+    return {"type": "tool_use", "id": call_id, "name": name, "input": {"q": query}}
+
+
+def _tool_result(call_id: str, text: str) -> dict[str, Any]:
+    return {"type": "tool_result", "tool_use_id": call_id, "content": text}
+
+
+def test_the_tool_uses_of_one_message_are_one_batch():
+    """Several tool_use blocks of one assistant message share a batch; a message
+    with one has none."""
+    messages = [
+        {"role": "user", "content": "Compare Oslo and Bergen."},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Looking both up."},
+                _tool_use("toolu_01", "weather", "Oslo"),
+                _tool_use("toolu_02", "weather", "Bergen"),
+                _tool_use("toolu_03", "news", "Bergen"),
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                _tool_result("toolu_01", "3 C"),
+                _tool_result("toolu_02", "5 C"),
+                _tool_result("toolu_03", "Festival"),
+            ],
+        },
+        {"role": "assistant", "content": [_tool_use("toolu_04", "news", "Oslo")]},
+        {"role": "user", "content": [_tool_result("toolu_04", "Quiet")]},
+    ]
+    sdk_types.check("anthropic messages", messages)
+    calls = [
+        (e.call_id, e.batch)
+        for e in session_from_anthropic_messages(messages).events
+        if isinstance(e, ToolCallEvent)
+    ]
+    assert calls == [
+        ("toolu_01", "step-1"),
+        ("toolu_02", "step-1"),
+        ("toolu_03", "step-1"),
+        ("toolu_04", None),
+    ]

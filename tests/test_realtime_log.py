@@ -254,3 +254,103 @@ def test_a_log_of_transcript_events_imports_as_the_full_log(steps, beta):
         spoken.append(done)
     full = session_from_realtime_events(log.events).events
     assert _untimed(session_from_realtime_events(spoken).events) == _untimed(full)
+
+
+def _function_call(item_id: str, call_id: str) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "type": "function_call",
+        "status": "completed",
+        "name": "lookup",
+        "call_id": call_id,
+        "arguments": json.dumps({"q": call_id}),
+    }
+
+
+def _output(call_id: str) -> dict[str, Any]:
+    return {
+        "type": "conversation.item.create",
+        "item": {
+            "type": "function_call_output",
+            "call_id": call_id,
+            "output": f"result {call_id}",
+        },
+    }
+
+
+def _batches(events: list[dict[str, Any]]) -> list[tuple[str | None, str | None]]:
+    return [
+        (e.call_id, getattr(e, "batch", None))
+        for e in session_from_realtime_events(events).events
+        if e.type == "tool_call"
+    ]
+
+
+def test_the_calls_of_one_response_are_one_batch():
+    """Function calls a response outputs share a batch named by the response; the
+    lone call of the next response has none."""
+    server = [
+        {"event_id": "e1", "type": "response.created", "response": {"id": "resp_1"}},
+        *(
+            {
+                "event_id": f"e{k + 2}",
+                "type": "response.output_item.done",
+                "response_id": "resp_1",
+                "output_index": k,
+                "item": _function_call(f"item_{k}", f"call_{k}"),
+            }
+            for k in range(3)
+        ),
+        {"event_id": "e9", "type": "response.created", "response": {"id": "resp_2"}},
+        {
+            "event_id": "e10",
+            "type": "response.output_item.done",
+            "response_id": "resp_2",
+            "output_index": 0,
+            "item": _function_call("item_9", "call_9"),
+        },
+    ]
+    _SERVER.validate_python(server)
+    client = [_output("call_0"), _output("call_1"), _output("call_2")]
+    sdk_types.check("realtime events", [*client, _output("call_9")])
+    events = [*server[:4], *client, *server[4:], _output("call_9")]
+    assert _batches(events) == [
+        ("call_0", "resp_1"),
+        ("call_1", "resp_1"),
+        ("call_2", "resp_1"),
+        ("call_9", None),
+    ]
+
+
+def test_a_response_without_an_id_is_numbered_and_done_closes_it():
+    """Items the server adds while a response is under way are its output (named
+    step-<n> when the log gives no id); after response.done, or from the client,
+    a call is no step of the model's."""
+    events = [
+        {"type": "response.created", "response": {}},
+        {"type": "conversation.item.added", "item": _function_call("i1", "c1")},
+        {"type": "conversation.item.added", "item": _function_call("i2", "c2")},
+        {"type": "response.done", "response": {"output": []}},
+        {"type": "conversation.item.create", "item": _function_call("i3", "c3")},
+        {"type": "conversation.item.added", "item": _function_call("i4", "c4")},
+        *(_output(c) for c in ("c1", "c2", "c3", "c4")),
+    ]
+    assert _batches(events) == [
+        ("c1", "step-1"),
+        ("c2", "step-1"),
+        ("c3", None),
+        ("c4", None),
+    ]
+
+
+def test_a_log_of_finished_responses_batches_their_output():
+    """A log that keeps only response.done has each response's calls in its output."""
+    done = {
+        "type": "response.done",
+        "response": {
+            "id": "resp_7",
+            "output": [_function_call("i1", "c1"), _function_call("i2", "c2")],
+        },
+    }
+    events = [done, _output("c1"), _output("c2")]
+    assert _batches(events) == [("c1", "resp_7"), ("c2", "resp_7")]

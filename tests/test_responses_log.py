@@ -132,3 +132,43 @@ def test_a_custom_tool_call_is_read_with_its_input(tmp_path):
     assert [(c.name, c.arguments, c.result) for c in calls] == [
         ("apply_patch", "*** Begin Patch", "applied")
     ]
+
+
+def test_the_calls_of_one_response_are_one_batch(tmp_path):
+    """Function calls output in a row (one model call) share a batch; a call of a
+    later response, alone, has none."""
+
+    def call(call_id: str) -> dict[str, Any]:
+        return {
+            "type": "function_call",
+            "call_id": call_id,
+            "name": "lookup",
+            "arguments": json.dumps({"q": call_id}),
+        }
+
+    def output(call_id: str) -> dict[str, Any]:
+        return {"type": "function_call_output", "call_id": call_id, "output": call_id}
+
+    items = [
+        {"role": "user", "content": "Look up a, b and c."},
+        {"type": "reasoning", "id": "rs_1", "summary": []},
+        call("a"),
+        call("b"),
+        call("c"),
+        output("a"),
+        output("b"),
+        output("c"),
+        call("d"),
+        output("d"),
+        {"role": "assistant", "content": "Done."},
+    ]
+    sdk_types.check("responses input", items)
+    path = tmp_path / "items.json"
+    path.write_text(json.dumps(items), encoding="utf-8")
+    calls = [e for e in read_session(path).events if e.type == "tool_call"]
+    assert [(c.call_id, c.batch) for c in calls] == [
+        ("a", "step-1"),
+        ("b", "step-1"),
+        ("c", "step-1"),
+        ("d", None),
+    ]
