@@ -521,6 +521,13 @@ class PolicyApplication:
             )
         if chunk.pinned:
             raise PolicyError(f"{what}'s chunk must not be pinned")
+        actual = self._count(chunk.text)
+        if actual != chunk.tokens:
+            raise PolicyError(
+                f"{what}'s chunk says tokens={chunk.tokens} but its text is {actual} "
+                f"tokens under the window's tokenizer (view.tokenizer); count it with "
+                f"that one"
+            )
         return chunk
 
     def _evict(self, op: _Op, unit: _Unit, reason: Reason) -> None:

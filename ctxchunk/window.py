@@ -1287,7 +1287,8 @@ class ContextWindow(PolicyApplication):
         """Check every invariant of the window; raise ``AssertionError`` if one fails.
 
         A debugging aid (and what the property tests call after every step): it
-        walks the whole window, so it is O(n).
+        walks the whole window and counts every chunk's text again, so it is O(n)
+        and costs a tokenizer pass over the window.
         """
         main = list(self._ledger.main)
         _require(len(main) == len(self._ledger.main), "main list length")
@@ -1308,6 +1309,12 @@ class ContextWindow(PolicyApplication):
                 _require(
                     chunk.tokens <= self._chunk_tokens,
                     f"chunk {chunk.id} has {chunk.tokens} > chunk_tokens",
+                )
+                actual = self._count(chunk.text)
+                _require(
+                    actual == chunk.tokens,
+                    f"chunk {chunk.id} says {chunk.tokens} tokens, its text is "
+                    f"{actual} under {self._tokenizer.name}",
                 )
             _require(unit in self._ledger.roles[unit.role], "role list")
             if unit.group:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import attrs
 import pytest
 
 from ctxchunk._openai_chat import to_openai_chat
@@ -22,7 +23,7 @@ from ctxchunk.exceptions import (
     TranscriptError,
     UnknownItemError,
 )
-from ctxchunk.policies import DropOldest, Evict
+from ctxchunk.policies import DropOldest, Edit, Evict, Replace
 from ctxchunk.roles import Kind, Role
 from ctxchunk.tokens import count_messages, get_tokenizer
 from ctxchunk.window import ContextWindow
@@ -360,6 +361,59 @@ class TestAdmission:
         with pytest.raises(PolicyError):
             window.add_turn("user", "hello")
         assert window.to_json() == before
+
+    @pytest.mark.parametrize("kind", ["replace", "edit"])
+    def test_a_policy_chunk_with_a_wrong_count_is_refused(self, kind):
+        """A summary or an edit counted with another tokenizer (or guessed) would
+        make the window believe a request smaller than it is: refused, and the
+        operation rolled back. Before, a Replace with tokens=1 left the window
+        saying 288 tokens of a 300 budget while the request was 301."""
+        text = "A summary of the earlier talk about lamps and refunds, long enough."
+
+        class Guessing:
+            def make_room(self, view, needed):
+                if view.free >= needed:
+                    return
+                unit = next(iter(view.candidates()))
+                wrong = Chunk.create(
+                    text, role="assistant", kind="summary", source="s", tokens=1
+                )
+                if kind == "replace":
+                    yield Replace((unit,), wrong)
+                else:
+                    old = unit.chunks[0]
+                    new = Chunk.create(
+                        text, role=old.role, kind=old.kind, source=old.source, tokens=1
+                    )
+                    yield Edit(unit, (old,), new)
+
+        window = ContextWindow(
+            300, chunk_tokens=60, policy=Guessing(), protect_recent_turns=0
+        )
+        turn = "About the lamp order and its refund window, again and again."
+        for _ in range(40):  # until the window is full and the policy acts
+            before = window.to_json()
+            try:
+                window.add_turn("user", turn)
+            except PolicyError as exc:
+                assert "tokens=1 but its text is 14" in str(exc)
+                break
+        else:
+            pytest.fail("the policy never acted")
+        assert window.to_json() == before
+
+    def test_check_valid_recounts_every_chunk(self):
+        """check_valid counts each chunk's text again: a count that is not its
+        text's under the window's tokenizer fails it."""
+        window = ContextWindow(500, chunk_tokens=100)
+        window.add_turn("user", "Is the Oslo ferry running tomorrow?")
+        window.check_valid()
+        unit = window._ledger.main.head
+        assert unit is not None
+        wrong = attrs.evolve(unit.chunks[0], tokens=unit.chunks[0].tokens + 1)
+        window._ledger.set_chunks(unit, (wrong,))
+        with pytest.raises(AssertionError, match="says .* tokens, its text is"):
+            window.check_valid()
 
 
 class TestAllOrNothing:
