@@ -392,14 +392,13 @@ class TestAdmission:
         )
         turn = "About the lamp order and its refund window, again and again."
         # Fill the window to where the next turn needs room, and the policy acts.
-        cost = window.add_turn("user", turn).tokens_after
-        while window.capacity - window.tokens >= 2 * cost:
+        first = window.add_turn("user", turn)
+        cost = first.tokens_after - first.tokens_before
+        while window.capacity - window.tokens >= cost:
             window.add_turn("user", turn)
-        before = ""
+        before = window.to_json()
         with pytest.raises(PolicyError, match="tokens=1 but its text is 14"):
-            for _ in range(3):  # at most two more fit
-                before = window.to_json()
-                window.add_turn("user", turn)
+            window.add_turn("user", turn)
         assert window.to_json() == before
 
     def test_check_valid_recounts_every_chunk(self):
