@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ctxchunk._generate import generate_session
+from ctxchunk._generate import generate_realistic_session, generate_session
 from ctxchunk.change import Change, Eviction, Reason, Replacement
 from ctxchunk.chunk import Chunk, ChunkMeta
 from ctxchunk.exceptions import InvalidArgumentError, InvalidTypeError
@@ -18,6 +18,7 @@ from ctxchunk.session import (
     ProbeEvent,
     RequestEvent,
     Session,
+    ToolCallEvent,
     TurnEvent,
     load_session,
 )
@@ -40,6 +41,7 @@ from ctxchunk.simulate import (
     default_chunk_tokens,
     simulate,
 )
+from tests.strategies import prose, tool_texts
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "sessions"
 HAS_WINDOW = importlib.util.find_spec("ctxchunk.window") is not None
@@ -1119,6 +1121,13 @@ class TestSharedWorkAgainstAlone:
                 300,
                 id="voice_research",
             ),
+            # Parallel calls, replayed as one group per batch.
+            pytest.param(
+                lambda: generate_realistic_session(4, shape="parallel_tools", turns=6),
+                6000,
+                500,
+                id="parallel_tools",
+            ),
         ],
     )
     def test_simulate_equals_each_policy_alone(self, make, budget, chunk_tokens):
@@ -1279,3 +1288,239 @@ class TestIndexOf:
         for bad in ("no-such-event", len(session.events), -1):
             with pytest.raises(SessionLogError, match="no event"):
                 index_of(bad)
+
+
+def _batched_session(plan):
+    """A session of ``plan``: user turns, and steps of calls (a batch when several).
+
+    Each step is ``(text, results)``: a user turn saying ``text``, then a request,
+    then one call per result (their ``batch`` is ``s<i>`` when there are several).
+    A probe after the last step asks for the first result's needle.
+    """
+    events = [InstructionsEvent(t_ms=0, text="Use the tools in parallel.")]
+    t = 0
+    for i, (text, results) in enumerate(plan):
+        t += 10
+        events.append(TurnEvent(t_ms=t, id=f"u{i}", role="user", text=text))
+        events.append(RequestEvent(t_ms=t))
+        batch = f"s{i}" if len(results) > 1 else None
+        events.extend(
+            ToolCallEvent(
+                t_ms=t,
+                id=f"call{i}.{k}",
+                name="lookup",
+                arguments={"q": k},
+                result=result,
+                call_id=f"call_{i}_{k}",
+                batch=batch,
+            )
+            for k, result in enumerate(results)
+        )
+    return Session(events, name="batched")
+
+
+def _feed_groups(window, session):
+    """Feed ``session`` by hand, one add_tool_calls per batch (the reference)."""
+    added: set[str] = set()
+    for event in session.events:
+        if isinstance(event, InstructionsEvent):
+            window.pin(event.text, role="system")
+        elif isinstance(event, TurnEvent):
+            window.add_turn(event.role, event.text, id=event.id)
+        elif isinstance(event, ToolCallEvent):
+            if event.batch is None:
+                window.add_tool_call(
+                    event.name, event.arguments_json, event.result, event.call_id
+                )
+            elif event.batch not in added:
+                added.add(event.batch)
+                window.add_tool_calls(
+                    [
+                        {
+                            "name": e.name,
+                            "arguments": e.arguments_json,
+                            "result": e.result,
+                            "call_id": e.call_id,
+                        }
+                        for e in session.events
+                        if isinstance(e, ToolCallEvent) and e.batch == event.batch
+                    ]
+                )
+
+
+_plans = st.lists(
+    st.tuples(prose(max_words=20), st.lists(tool_texts(), min_size=1, max_size=3)),
+    min_size=1,
+    max_size=3,
+)
+
+
+@needs_window
+class TestBatches:
+    def test_a_batch_is_one_assistant_message_with_every_call(self):
+        """A batch replays as one group: one assistant message holding all of its
+        calls in order, then their results, valid for the OpenAI and Anthropic
+        SDKs; its later events change nothing."""
+        from ctxchunk.render import to_anthropic, to_openai_chat
+        from ctxchunk.tokens import get_tokenizer
+        from ctxchunk.window import ContextWindow
+        from tests import sdk_types
+
+        session = _batched_session(
+            [("Weather in three cities?", ["3 C", "5 C", "7 C"]), ("Oslo?", ["3 C"])]
+        )
+        window = ContextWindow(16_000)
+        tok = get_tokenizer()
+        result = _Replay(session, "w", window, tok, DEFAULT_PRICES["gpt-4o"]).run()
+        chat = to_openai_chat(window)
+        sdk_types.check("chat messages", chat)
+        assert [m["role"] for m in chat] == [
+            "system",
+            "user",
+            "assistant",
+            "tool",
+            "tool",
+            "tool",
+            "user",
+            "assistant",
+            "tool",
+        ]
+        assert [c["id"] for c in chat[2]["tool_calls"]] == [
+            "call_0_0",
+            "call_0_1",
+            "call_0_2",
+        ]
+        assert [m["tool_call_id"] for m in chat[3:6]] == [
+            "call_0_0",
+            "call_0_1",
+            "call_0_2",
+        ]
+        anthropic = to_anthropic(window)
+        sdk_types.check("anthropic messages", anthropic["messages"])
+        uses = [
+            [b["id"] for b in m["content"] if b["type"] == "tool_use"]
+            for m in anthropic["messages"]
+            if m["role"] == "assistant"
+        ]
+        assert uses == [["call_0_0", "call_0_1", "call_0_2"], ["call_1_0"]]
+        admitted = result.admitted_tokens
+        first = session.index_of("call0.0")
+        assert admitted[first] > 0
+        assert admitted[first + 1] == admitted[first + 2] == 0
+
+    def test_probes_on_a_call_of_a_batch(self):
+        """A probe may name any call of a batch; its needle came in with the group."""
+        session = _batched_session([("Look these up.", ["alpha", "needle-42", "b"])])
+        events = [
+            *session.events,
+            ProbeEvent(t_ms=99, needle="needle-42", introduced="call0.1"),
+        ]
+        from ctxchunk.policies import DropOldest
+
+        result = simulate(Session(events), [DropOldest()], 4000)
+        (probe,) = result["DropOldest"].probes
+        assert probe.found
+        assert probe.introduced == session.index_of("call0.1")
+
+    @given(plan=_plans, budget=st.integers(300, 3000))
+    def test_replay_is_one_group_per_batch(self, plan, budget):
+        """Any session with batches replays as the window fed one add_tool_calls
+        per batch by hand: the same window, rendered alike."""
+        from ctxchunk.render import to_openai_chat
+        from ctxchunk.tokens import get_tokenizer
+        from ctxchunk.window import ContextWindow
+
+        session = _batched_session(plan)
+        tok = get_tokenizer()
+        window = ContextWindow(budget, tokenizer=tok)
+        replay = _Replay(session, "w", window, tok, DEFAULT_PRICES["gpt-4o"])
+        for index, event in enumerate(session.events):
+            replay.apply(index, event)
+        reference = ContextWindow(budget, tokenizer=tok)
+        _feed_groups(reference, session)
+        assert to_openai_chat(window) == to_openai_chat(reference)
+        assert window.tokens == reference.tokens
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="window: in a parallel group that outgrows the update cap, a call "
+        "whose whole result goes to the archive stays as a call chunk no renderer "
+        "shows (and a marker without its call_id, when one is written, renders as "
+        "a call of its own with a made-up id and arguments {}); reported to the "
+        "lead, window.py is not this change's",
+    )
+    def test_every_call_of_a_tight_batch_is_rendered_in_one_message(self):
+        """At a budget the group outgrows, the batch still renders as one assistant
+        message that lists every call, each answered by its result or a marker."""
+        from ctxchunk.render import to_openai_chat
+        from ctxchunk.tokens import get_tokenizer
+        from ctxchunk.window import ContextWindow
+
+        rows = " ".join(f"row{i} ok" for i in range(40))
+        session = _batched_session([("Look these up.", [rows, rows, "done"])])
+        window = ContextWindow(300)
+        tok = get_tokenizer()
+        _Replay(session, "w", window, tok, DEFAULT_PRICES["gpt-4o"]).run()
+        steps = [m for m in to_openai_chat(window) if m.get("tool_calls")]
+        assert len(steps) == 1
+        assert [c["id"] for c in steps[0]["tool_calls"]] == [
+            "call_0_0",
+            "call_0_1",
+            "call_0_2",
+        ]
+
+    @given(plan=_plans)
+    def test_each_batch_renders_as_one_message_when_it_fits(self, plan):
+        """With room for everything, the replay renders each step as one assistant
+        message listing its calls in order, valid for the OpenAI and Anthropic
+        SDKs."""
+        from ctxchunk.render import to_anthropic, to_openai_chat
+        from ctxchunk.tokens import get_tokenizer
+        from ctxchunk.window import ContextWindow
+        from tests import sdk_types
+
+        session = _batched_session(plan)
+        tok = get_tokenizer()
+        window = ContextWindow(1_000_000, tokenizer=tok)
+        replay = _Replay(session, "w", window, tok, DEFAULT_PRICES["gpt-4o"])
+        for index, event in enumerate(session.events):
+            replay.apply(index, event)
+        expected = [
+            [f"call_{i}_{k}" for k in range(len(results))]
+            for i, (_, results) in enumerate(plan)
+        ]
+        chat = to_openai_chat(window)
+        sdk_types.check("chat messages", chat)
+        assert [
+            [c["id"] for c in m["tool_calls"]] for m in chat if m.get("tool_calls")
+        ] == expected
+        anthropic = to_anthropic(window)["messages"]
+        sdk_types.check("anthropic messages", anthropic)
+        uses = [
+            [b["id"] for b in m["content"] if b["type"] == "tool_use"]
+            for m in anthropic
+            if m["role"] == "assistant"
+        ]
+        assert uses == expected
+
+    @given(plan=_plans)
+    def test_a_batch_of_one_is_a_lone_call(self, plan):
+        """A batch holding one call simulates exactly as the call without a batch,
+        so sessions without batches replay as before."""
+        from ctxchunk.policies import DropOldest
+
+        session = _batched_session([(text, results[:1]) for text, results in plan])
+        marked = Session(
+            [
+                e.model_copy(update={"batch": f"b{i}"})
+                if isinstance(e, ToolCallEvent)
+                else e
+                for i, e in enumerate(session.events)
+            ],
+            name=session.name,
+        )
+        assert marked != session
+        policies = [DropOldest()]
+        assert json.dumps(simulate(marked, policies, 2000).to_dict()) == json.dumps(
+            simulate(session, policies, 2000).to_dict()
+        )
