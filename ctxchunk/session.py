@@ -704,8 +704,10 @@ def session_from_chat_messages(
     ``assistant`` text becomes ``turn`` events; each assistant message is preceded by
     a ``request`` (the model call that produced it); an assistant ``tool_calls`` entry
     and the ``tool`` message answering it become one ``tool_call`` event, placed where
-    the result arrived. Messages carry no times, so event ``i`` gets
-    ``t_ms = 1000 * i``.
+    the result arrived. The calls of a message with several are one model step: they
+    share the ``batch`` ``step-<n>`` (the n-th assistant message); results of one
+    step that another message separates make a batch per run. Messages carry no
+    times, so event ``i`` gets ``t_ms = 1000 * i``.
 
     Args:
         source: A path to a JSON file holding the list (or ``{"messages": [...]}``),
@@ -760,7 +762,8 @@ def session_from_anthropic_messages(
     :mod:`ctxchunk._anthropic_log`), then as :func:`session_from_chat_messages`
     reads those: ``system`` becomes ``instructions``, text blocks ``turn`` events,
     each ``tool_use`` and the ``tool_result`` answering it one ``tool_call`` event
-    where the result arrived (server tools' calls and results too), images and
+    where the result arrived (server tools' calls and results too; the calls of one
+    assistant message share a ``batch``), images and
     non-text documents placeholders; ``thinking`` blocks are left out (the API
     strips earlier turns' thinking from the context).
 
@@ -1004,7 +1007,10 @@ def session_from_realtime_events(
       ``input_text`` / ``text`` / ``output_text`` parts, or its audio parts'
       ``transcript``), placed where the item first appeared and filled in by later
       events about the same item id; a ``function_call_output`` with the matching
-      ``function_call`` becomes a ``tool_call``. A log of both sides holds a
+      ``function_call`` becomes a ``tool_call``; the calls one response outputs
+      (its ``response_id``, the ``response.id`` of ``response.done``, or the response
+      under way) share a ``batch``, the response's id or ``step-<n>``. A log of
+      both sides holds a
       client-created item twice: the server's copy (the output of the same
       ``call_id``, or a message of the same role and text that the client sent
       without an id) only gives it its id;
