@@ -371,7 +371,7 @@ class Op:
     loss: int = 0
     """History lost so far: what :attr:`Change.lost_tokens` will say."""
     key: str | None = None
-    """The update being admitted (a turn, a document, one tool call)."""
+    """The update being admitted (a turn, a document, one tool call or step)."""
     key_loss: int = 0
     """:attr:`loss` when the update began."""
     cap: int | None = None

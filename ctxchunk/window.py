@@ -123,7 +123,8 @@ class ContextWindow(PolicyApplication):
             (including the one being added, and turns that went to the archive
             without being admitted) no policy may evict.
         max_update_tokens: The most history one update (a turn, a document, a
-            tool call with its result, a pin) may take from the window;
+            tool call with its result, the calls of one :meth:`add_tool_calls`,
+            a pin) may take from the window;
             default a fifth of the room and a quarter of the unpinned history
             when the update begins (:data:`UPDATE_SHARE`). Once an update has
             taken that much, the rest of it goes to the archive without being
@@ -716,7 +717,15 @@ class ContextWindow(PolicyApplication):
             heads += call_chunks
             tails += result_chunks
             raws += raw_chunks
-        return self._run(heads + tails, advance=1, close_group=True, originals=raws)
+        # One model step, one update: the group's calls share the cap on what it
+        # may take (each call's own cap would let N calls take N caps).
+        return self._run(
+            heads + tails,
+            advance=1,
+            close_group=True,
+            originals=raws,
+            update="step:" + source,
+        )
 
     def recall(
         self,
@@ -1488,7 +1497,13 @@ class ContextWindow(PolicyApplication):
         close_group: bool = False,
         refresh: Sequence[_Unit] = (),
         originals: Sequence[Chunk] = (),
+        update: str | None = None,
     ) -> Change:
+        """Admit ``chunks`` as one operation; each update is capped on its own.
+
+        An update is a turn, a document or one tool call (:func:`_update_key`), or
+        all of ``chunks`` when ``update`` names them as one.
+        """
         ids: set[str] = set()
         leaving = {c.id for unit in refresh for c in unit.chunks}
         chunks = [self._with_tool_name(c) for c in chunks]
@@ -1519,7 +1534,7 @@ class ContextWindow(PolicyApplication):
             self._next_index += advance
             if close_group:
                 self._open = None
-            keys = [_update_key(chunk) for chunk in chunks]
+            keys = [update or _update_key(chunk) for chunk in chunks]
             last = {key: index for index, key in enumerate(keys)}
             rooms: dict[str, int] = {}
             index = 0

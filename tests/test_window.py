@@ -448,6 +448,33 @@ class TestAllOrNothing:
         assert window.read("paste") == update
         window.check_valid()
 
+    def test_parallel_calls_share_one_cap(self):
+        """The calls of one model step are one update: five large results take at
+        most the cap of history together, not a cap each (found when generated
+        sessions replayed their parallel steps as one group: 73.5 % of the history
+        went in one step). What does not fit is archived and can be read back."""
+        window = self._filled(15_000)
+        prior = {c.id for c in window.chunks}
+        calls = [
+            {
+                "name": "fetch_page",
+                "arguments": {"url": f"https://example.com/{n}"},
+                "result": text_of(2500, 20 + n),
+                "call_id": f"call_{n}",
+            }
+            for n in range(5)
+        ]
+        change = window.add_tool_calls(calls)
+        lost = sum(e.chunk.tokens for e in change.evicted if e.chunk.id in prior)
+        assert lost == change.lost_tokens
+        assert 0 < lost <= window.capacity // 5 + window.chunk_tokens
+        assert change.capped_tokens > 0
+        archived = {c.meta.marks for c in window.chunks if c.meta.marks}
+        assert archived
+        for source in archived:
+            assert window.read(source)
+        window.check_valid()
+
     def test_per_role_cap(self):
         """max_update_tokens_by_role lets a user's paste take more than the default."""
         window = self._filled(15_000)

@@ -389,7 +389,7 @@ class WindowMachine(RuleBasedStateMachine):
                     name=call["name"],
                     item_id=call["item_id"],
                 )
-        self._apply(lambda w: w.add_tool_calls(calls), updates=n)
+        self._apply(lambda w: w.add_tool_calls(calls), updates=1)
         if self.last is None:
             return
         messages = to_openai_chat(self.window)
