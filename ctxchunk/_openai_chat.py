@@ -269,6 +269,23 @@ def unit_cost(chunks: Sequence[Chunk], fmt: _chat.ChatFormat, count: Counter) ->
             # What _plan makes of it: one message of the chunk's role and text.
             role = _count_name(count, first.role.value)
             return fmt.tokens_per_message + role + first.tokens
+        if first.kind is Kind.SUMMARY or first.kind is Kind.TOOL_RESULT:
+            # What _plan makes of it: a call of a known name with "{}" for
+            # arguments (ids are not billed), then a tool message with the text.
+            name = (
+                SUMMARY_TOOL
+                if first.kind is Kind.SUMMARY
+                else _tool_name(first.meta.tool_name, UNKNOWN_TOOL)
+            )
+            return (
+                2 * fmt.tokens_per_message
+                + _count_name(count, "assistant")
+                + _chat.TOOL_CALL_TOKENS
+                + _count_name(count, name)
+                + _count_name(count, "{}")
+                + _count_name(count, "tool")
+                + first.tokens
+            )
     total = 0
     for message in _plan(chunks):
         total += fmt.tokens_per_message + _count_name(count, message.role)

@@ -412,6 +412,10 @@ def _compiled(pattern: str) -> regex.Pattern[str]:
     return regex.compile(pattern)
 
 
+_TOKENIZER_TYPES: set[type] = set()
+"""Classes whose instances passed the Tokenizer check (``get_tokenizer``)."""
+
+
 def get_tokenizer(name_or_model: str | Tokenizer | None = None) -> Tokenizer:
     """Return the cached tokenizer for an encoding or model name.
 
@@ -437,7 +441,12 @@ def get_tokenizer(name_or_model: str | Tokenizer | None = None) -> Tokenizer:
     if not isinstance(name_or_model, str):
         # The concrete class is checked first (a tuple is tried in order): a runtime
         # Protocol check is slow, and windows resolve their tokenizer per operation.
+        kind = type(name_or_model)
+        if kind in _TOKENIZER_TYPES:
+            return name_or_model
         if isinstance(name_or_model, (TiktokenTokenizer, Tokenizer)):
+            # A class whose instance passed once is taken at sight from then on.
+            _TOKENIZER_TYPES.add(kind)
             return name_or_model
         raise InvalidTypeError(
             "tokenizer must be an encoding name, a model name or a Tokenizer, got "

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ctxchunk import _chat
-from ctxchunk._openai_chat import answer_cost, chat_format, unit_messages
+from ctxchunk._openai_chat import answer_cost, chat_format, unit_cost, unit_messages
 from ctxchunk.chunk import Chunk, ChunkMeta
 from ctxchunk.exceptions import (
     EncodingError,
@@ -21,7 +21,9 @@ from ctxchunk.exceptions import (
     InvalidTypeError,
     UnknownTokenizerError,
 )
+from ctxchunk.roles import Kind
 from ctxchunk.tokens import count_messages, get_tokenizer
+from tests.strategies import chunks
 
 # The worked examples of the OpenAI cookbook "How to count tokens with tiktoken"
 # (openai/openai-cookbook, examples/How_to_count_tokens_with_tiktoken.ipynb), whose
@@ -886,3 +888,16 @@ def test_a_first_answer_is_priced_without_planning() -> None:
     assert answer_cost([call], first, fmt, _TOOLS.count) is not None
     assert answer_cost([call, other, first], second, fmt, _TOOLS.count) is not None
     assert answer_cost([call, first], second, fmt, _TOOLS.count) is None
+
+
+@given(chunks())
+def test_one_chunk_is_priced_like_its_messages(chunk: Chunk) -> None:
+    """unit_cost of a unit of one chunk (the shortcuts for turns, summaries and tool
+    results included) is what count_messages gives its rendered messages."""
+    if chunk.kind is Kind.TOOL_CALL:
+        return  # a call alone is no unit the window renders (it waits for a result)
+    chunk = attrs.evolve(chunk, tokens=_TOOLS.count(chunk.text))
+    fmt = chat_format("o200k_base")
+    priming = count_messages([], tokenizer=_TOOLS)
+    rendered = count_messages(unit_messages([chunk]), tokenizer=_TOOLS)
+    assert unit_cost([chunk], fmt, _TOOLS.count) == rendered - priming
