@@ -167,10 +167,25 @@ class PolicyApplication:
         self, op: _Op, unit: _Unit, *, stub: bool, exclude: Collection[str]
     ) -> bool:
         """Evict or mask a tool group's results part by part, each under the cap."""
-        results = [c for c in unit.results() if c.meta.tool_name not in exclude]
         if stub and self._mask_gain(unit, frozenset(exclude)) <= 0:
             self._retire(op, unit)
             return True
+        if not stub and len(unit.chunks) == 2:
+            call, result = unit.chunks
+            if (
+                result.kind is Kind.TOOL_RESULT
+                and result.meta.marks is None
+                and call.meta.call_id == result.meta.call_id
+            ):
+                # One call and its one result (the usual group): what the part by
+                # part loop below does, without its bookkeeping.
+                if not self._may_take(op, result.tokens + _content_tokens((call,))):
+                    return False
+                self._archive_add(op, result, Reason.POLICY)
+                self._archive_add(op, call, Reason.POLICY)
+                self._ledger.detach(unit)
+                return True
+        results = [c for c in unit.results() if c.meta.tool_name not in exclude]
         if stub:
             self._retire(op, unit)
         elif not unit.results():
