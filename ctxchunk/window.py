@@ -1616,6 +1616,7 @@ class ContextWindow(PolicyApplication):
                 self._set_open(None)
             self._archive_add(op, chunk, Reason.OVERSIZE)
         sources = dict.fromkeys(c.source for c in rest if c.kind is not Kind.TOOL_CALL)
+        stretched = False
         for source in sources:
             first = next(c for c in rest if c.source == source)
             marker = self._marker(
@@ -1627,8 +1628,11 @@ class ContextWindow(PolicyApplication):
                 continue
             if not past_cap:
                 return False
-            if op.cap is not None:
+            if op.cap is not None and not stretched:
+                # One chunk past the cap for the update's markers together (the
+                # calls of one step leave one marker each).
                 op.cap += self._chunk_tokens
+                stretched = True
             if self._admit(op, marker):
                 continue
             if marker.meta.call_id is None:
