@@ -379,14 +379,15 @@ class PolicyApplication:
             span = f"part{'s' if len(parts) > 1 else ''} {_ranges(parts)} of {total}"
         # json.dumps({"source": source, "part": parts[0]}, ensure_ascii=False),
         # without building an encoder per marker.
-        args = f'{{"source": {_JSON_TEXT.encode(source)}, "part": {parts[0]}}}'
+        quoted = _JSON_TEXT.encode(source)
+        args = f'{{"source": {quoted}, "part": {parts[0]}}}'
         end = "" if standalone else "\n"
         # The longest form that fits in a chunk: markers obey the chunk bound too.
         forms = (
             f"[Archived: {what}, {span}, {tokens:,} tokens. Read it back with "
             f"{_openai_chat.DOCUMENT_TOOL} {args}.]{end}",
             f"[Archived {tokens:,} tokens: {_openai_chat.DOCUMENT_TOOL} {args}]{end}",
-            f"[archived {_JSON_TEXT.encode(source)}]{end}",
+            f"[archived {quoted}]{end}",
             f"[archived]{end}",
         )[tight:]
         part = min(parts[0], total - 1)
