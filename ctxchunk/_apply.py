@@ -16,7 +16,6 @@ listed on the class.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -156,12 +155,19 @@ class PolicyApplication:
         if unit.masked:
             return
         unit.masked = True
-        undo: list[Callable[[], None]] = [lambda: setattr(unit, "masked", False)]
+        removed = []
         if unit in self._ledger.fresh:
-            for lst in (self._ledger.fresh, *self._ledger.fresh_lists(unit)):
-                prior = lst.remove(unit)
-                undo.append(functools.partial(lst.insert_after, unit, prior))
-        op.undo.extend(reversed(undo))
+            removed = [
+                (lst, lst.remove(unit))
+                for lst in (self._ledger.fresh, *self._ledger.fresh_lists(unit))
+            ]
+
+        def undo() -> None:
+            for lst, prior in reversed(removed):
+                lst.insert_after(unit, prior)
+            unit.masked = False
+
+        op.undo.append(undo)
 
     def _drop_group(
         self, op: _Op, unit: _Unit, *, stub: bool, exclude: Collection[str]

@@ -503,9 +503,9 @@ class Ledger:
         return before
 
     def detach(self, unit: Unit) -> None:
-        lists = (self.main, *self.lists_for(unit), self.fresh)
-        if unit.group:
-            lists += tuple(self.fresh_lists(unit))
+        lists: tuple[DList, ...] = (self.main, *self.lists_for(unit))
+        if unit in self.fresh:  # (the per-tool lists hold unedited groups only)
+            lists += (self.fresh, *self.fresh_lists(unit))
         removed = [(lst, lst.remove(unit)) for lst in lists if unit in lst]
         self.index(unit, unit.chunks, add=False)
         self.tokens -= unit.tokens
