@@ -23,7 +23,8 @@ have at hand to test a truncation policy on.
 
 These layouts are the agents' own, not a published API; they are read as the
 community's readers and the agents' recent versions (Claude Code 2.x, Codex CLI
-0.7x) write them. What is not recognized is skipped, not guessed at.
+0.7x) write them; a Claude Code session exported as ``{"loglines": [records]}`` (no
+ids, the file's order) is read too. What is not recognized is skipped, not guessed at.
 """
 
 from __future__ import annotations
@@ -53,11 +54,17 @@ _CODEX_TYPES = frozenset(
 
 
 def is_claude_code(record: object) -> bool:
-    """Whether ``record`` is a line of a Claude Code transcript."""
-    return (
-        isinstance(record, Mapping)
-        and record.get("type") in _CLAUDE_CODE_TYPES
-        and any(key in record for key in _CLAUDE_CODE_KEYS)
+    """Whether ``record`` is a line of a Claude Code transcript.
+
+    A bookkeeping record carries the session's ids; a user or assistant record may
+    carry only its ``message`` (a session exported as ``{"loglines": [...]}``).
+    """
+    if not isinstance(record, Mapping) or record.get("type") not in _CLAUDE_CODE_TYPES:
+        return False
+    if any(key in record for key in _CLAUDE_CODE_KEYS):
+        return True
+    return record["type"] in ("user", "assistant") and isinstance(
+        record.get("message"), Mapping
     )
 
 
@@ -103,7 +110,7 @@ def _active_branch(records: Sequence[Any]) -> list[Mapping[str, Any]]:
         if isinstance(r, Mapping) and isinstance(r.get("uuid"), str)
     }
     leaf = turns[-1]
-    if not isinstance(leaf.get("uuid"), str):
+    if not isinstance(leaf.get("uuid"), str) or "parentUuid" not in leaf:
         return turns  # no threading: the file's order
     branch: list[Mapping[str, Any]] = []
     seen: set[str] = set()

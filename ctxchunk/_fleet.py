@@ -450,7 +450,7 @@ def _records(path: Path, text: str, *, first: bool = False) -> tuple[list[Any], 
             pass
         else:
             if isinstance(data, dict):
-                for key in ("messages", "events", "items"):
+                for key in ("messages", "events", "items", "loglines"):
                     if isinstance(data.get(key), list):
                         return list(data[key]), True
                 return [data], True

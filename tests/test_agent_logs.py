@@ -268,12 +268,14 @@ def test_a_compaction_does_not_cut_the_transcript():
     ]
 
 
-def test_a_transcript_without_threading_is_read_in_order():
+@pytest.mark.parametrize("dropped", [("uuid", "parentUuid"), ("parentUuid",)])
+def test_a_transcript_without_threading_is_read_in_order(dropped):
+    """Records without parentUuid (older or converted transcripts keep only a
+    uuid, as some published samples do) are read in the file's order."""
     records = [
-        {k: v for k, v in r.items() if k not in ("uuid", "parentUuid")}
-        for r in TRANSCRIPT[2:6]
+        {k: v for k, v in r.items() if k not in dropped} for r in TRANSCRIPT[2:7]
     ]
-    assert claude_code_messages(records) == EXPECTED[:2]
+    assert claude_code_messages(records) == EXPECTED[:3]
 
 
 def test_a_transcript_of_bookkeeping_only_is_refused(tmp_path):
@@ -405,3 +407,16 @@ def test_a_rollout_without_items_is_refused(tmp_path):
     path = _jsonl(tmp_path, "rollout.jsonl", ROLLOUT[:1] + ROLLOUT[2:4])
     with pytest.raises(SessionLogError, match="Codex CLI rollout with no items"):
         read_session(path)
+
+
+def test_an_exported_session_of_loglines_is_read(tmp_path):
+    """A session exported as {"loglines": [records]}, records without ids."""
+    records = [
+        {k: v for k, v in r.items() if k in ("type", "timestamp", "message")}
+        for r in TRANSCRIPT[2:7]
+    ]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"loglines": records}), encoding="utf-8")
+    assert detect_format(records[0]) == "claude-code"
+    session = read_session(path)
+    assert session.events == session_from_anthropic_messages(EXPECTED[:3]).events
