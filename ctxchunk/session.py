@@ -1233,7 +1233,7 @@ class _RealtimeLog:
                 "tool_call",
                 {
                     **call,
-                    "result": str(item.get("output") or ""),
+                    "result": _output_text(item.get("output")),
                     "call_id": call_id or None,
                 },
                 now,
@@ -1295,3 +1295,22 @@ def _realtime_raw(slots: list[_Slot]) -> list[dict[str, Any]]:
             continue
         raw.append({"type": slot.kind, "t_ms": slot.t_ms, **data})
     return raw
+
+
+def _output_text(output: object) -> str:
+    """A function or custom tool call output's text.
+
+    A list of content parts (a Responses output may hold images or files) reads
+    as a message's content does: the text, with a placeholder for each media part
+    (not the repr of the list, which put a whole base64 image in the result).
+    """
+    if output is None:
+        return ""
+    if isinstance(output, str):
+        return output
+    if isinstance(output, list):
+        try:
+            return read_content(output, "output").text
+        except PartError:
+            pass
+    return dump_json("output", output, sort_keys=True)

@@ -134,6 +134,39 @@ def test_a_custom_tool_call_is_read_with_its_input(tmp_path):
     ]
 
 
+def test_an_output_of_content_parts_reads_as_content(tmp_path):
+    """A function call's output may be a list of content parts (an image the tool
+    returned, text): it reads as a message's content, a placeholder for the image,
+    not the repr of the list with the whole base64 image in it."""
+    items = [
+        {"role": "user", "content": "What does the screenshot show?"},
+        {
+            "type": "function_call",
+            "call_id": "call_2",
+            "name": "view_image",
+            "arguments": '{"path": "login.png"}',
+        },
+        {
+            "type": "function_call_output",
+            "call_id": "call_2",
+            "output": [
+                {"type": "input_text", "text": "login.png, 1280x800"},
+                {
+                    "type": "input_image",
+                    "image_url": "data:image/png;base64," + "A" * 4000,
+                },
+            ],
+        },
+        {"role": "assistant", "content": "A login form."},
+    ]
+    sdk_types.check("responses input", items)
+    path = tmp_path / "image.json"
+    path.write_text(json.dumps(items), encoding="utf-8")
+    (call,) = [e for e in read_session(path).events if e.type == "tool_call"]
+    assert call.result.startswith("login.png, 1280x800\n[image: data:image/png")
+    assert "AAAA" not in call.result
+
+
 def test_the_calls_of_one_response_are_one_batch(tmp_path):
     """Function calls output in a row (one model call) share a batch; a call of a
     later response, alone, has none."""
