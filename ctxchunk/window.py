@@ -1599,6 +1599,11 @@ class ContextWindow(PolicyApplication):
             if not op.admits or op.admits[-1][1] != key:
                 break
             back, _, chunk = op.admits[-1]
+            if chunk.kind is Kind.TOOL_CALL and op.loss == back.loss:
+                # A call whose admission took nothing: giving it back frees no
+                # history, and its results' markers render with it, as the agent's
+                # call, rather than as calls of their own under made-up ids.
+                break
             self._rollback(op, back)
             rest.insert(0, chunk)
         # Nothing of the update is left to give back: the marker may take one chunk

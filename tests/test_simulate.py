@@ -2,6 +2,7 @@ import importlib.util
 import json
 import types
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -1441,21 +1442,42 @@ class TestBatches:
         assert to_openai_chat(window) == to_openai_chat(reference)
         assert window.tokens == reference.tokens
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="window: at a budget a parallel group outgrows, a call whose result "
-        "goes to the archive whole is not rendered with its group: its call chunk "
-        "stays unrendered (unanswered), or its marker, written without the call's "
-        "id, renders as a call of its own with a made-up id and arguments {}. "
-        "Reported to the lead; window.py is not this change's",
-    )
-    def test_every_call_of_a_tight_batch_is_rendered_in_one_message(self):
-        """At a budget the group outgrows, each batch still renders as one assistant
-        message listing every call, each answered by its result or a marker."""
+    @staticmethod
+    def _rendered_steps(plan: Any, budget: int) -> list[list[str]]:
+        """The call ids of each assistant message with calls, after the replay."""
         from ctxchunk.render import to_openai_chat
         from ctxchunk.tokens import get_tokenizer
         from ctxchunk.window import ContextWindow
 
+        session = _batched_session(plan)
+        tok = get_tokenizer()
+        window = ContextWindow(budget, tokenizer=tok)
+        _Replay(session, "w", window, tok, DEFAULT_PRICES["gpt-4o"]).run()
+        return [
+            [c["id"] for c in m["tool_calls"]]
+            for m in to_openai_chat(window)
+            if m.get("tool_calls")
+        ]
+
+    @staticmethod
+    def _as_sent(plan: Any, rendered: list[list[str]]) -> bool:
+        """Whether each rendered step is calls of one step of ``plan``, in order
+        (a policy may evict some calls of a step with their results)."""
+        steps = [
+            [f"call_{i}_{k}" for k in range(len(results))]
+            for i, (_, results) in enumerate(plan)
+        ]
+        return all(
+            any(ids == [c for c in step if c in ids] for step in steps)
+            for ids in rendered
+        )
+
+    def test_every_call_of_a_tight_batch_is_rendered_in_one_message(self):
+        """At a budget the group outgrows, each step still renders as one assistant
+        message of the agent's own calls, answered by their results or markers.
+        Before, the update gave its calls back to make room for the markers (a call
+        alone frees nothing), and each marker rendered as a call of its own with a
+        made-up id and {} (92 of 1,500 random plans at budgets of 150-1,500)."""
         rows = " ".join(f"row{i} ok" for i in range(40))
         spaced = "the " * 13 + "3.14 " + "http://example.com/a?b=1 " * 3
         commas = "the " * 9 + "the, " * 4 + "3.14, " + "http://example.com/a?b=1, " * 3
@@ -1463,20 +1485,40 @@ class TestBatches:
             [("Look these up.", [rows, rows, "done"])],
             [(commas, [spaced, commas]), ("the ", [commas, "the "])],
         ]
-        tok = get_tokenizer()
         for plan in plans:
-            session = _batched_session(plan)
-            window = ContextWindow(300, tokenizer=tok)
-            _Replay(session, "w", window, tok, DEFAULT_PRICES["gpt-4o"]).run()
-            steps = [
-                [c["id"] for c in m["tool_calls"]]
-                for m in to_openai_chat(window)
-                if m.get("tool_calls")
+            rendered = self._rendered_steps(plan, 300)
+            assert rendered[-1] == [
+                f"call_{len(plan) - 1}_{k}" for k in range(2 + (len(plan) == 1))
             ]
-            assert steps == [
-                [f"call_{i}_{k}" for k in range(len(results))]
-                for i, (_, results) in enumerate(plan)
-            ]
+            assert self._as_sent(plan, rendered), rendered
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="window: a lone call whose admission made room for its marker (the "
+        "reserve) is still given back when the marker does not fit, so the marker "
+        "renders as a call of its own with a made-up id (about 1 plan in 1,500 at "
+        "budgets of 150-1,500; the example below)",
+    )
+    @given(plan=_plans, budget=st.integers(150, 1500))
+    @example(
+        plan=[
+            (
+                "Oslo the the, the, the, 3.14, http://example.com/a?b=1, ",
+                [
+                    "",
+                    "the the the the the the the the the the the the, the, the, "
+                    "na\u00efve, 3.14, ",
+                    "0:0:",
+                ],
+            ),
+            ("the ", ["\u0106\u011a\u0106\u0118\u010c\u011c\u011b\u011c"]),
+        ],
+        budget=150,
+    )
+    def test_no_call_is_rendered_under_a_made_up_id(self, plan, budget):
+        """Whatever the budget, every call renders under the agent's own id."""
+        rendered = self._rendered_steps(plan, budget)
+        assert self._as_sent(plan, rendered), rendered
 
     @given(plan=_plans)
     def test_each_batch_renders_as_one_message_when_it_fits(self, plan):
