@@ -258,7 +258,7 @@ def _is_request_log(path: Path) -> bool:
     lines = _lines(path)
     try:
         for _, (lineno, text) in zip(range(_PEEK), lines, strict=False):
-            body = _conversation(text)
+            body = _request_body(text)
             if body is None:
                 return False  # read_line says what is wrong with it
             if chains.add(lineno, body):
@@ -278,7 +278,7 @@ def _conversations(path: Path) -> Iterator[Line]:
     """
     chains = _Chains()
     for lineno, text in _lines(path):
-        body = _conversation(text)
+        body = _request_body(text)
         if body is None:
             raise SessionLogError(
                 f"{path}: line {lineno} is not a JSON object with a messages list, "
@@ -288,16 +288,6 @@ def _conversations(path: Path) -> Iterator[Line]:
     for chain in chains.all:
         body = {**chain.body, "messages": [*chain.system, *chain.messages]}
         yield Line(str(path), chain.first, json.dumps(body, ensure_ascii=False))
-
-
-def _conversation(text: str) -> dict[str, Any] | None:
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError:
-        return None
-    if isinstance(body, dict) and isinstance(body.get("messages"), list):
-        return body
-    return None
 
 
 @attrs.define
@@ -684,9 +674,10 @@ def _is_item(record: object) -> bool:
 
 
 def _request_body(text: str) -> dict[str, Any] | None:
-    """The Messages API request body a log holds whole, or None.
+    """The request body ``text`` holds whole, or None.
 
-    Its ``system`` is read with its ``messages``.
+    A body is a JSON object with a ``messages`` list. A Messages API body's
+    ``system`` is read with its ``messages``; a request log's lines are bodies too.
     """
     if not text.lstrip().startswith("{"):
         return None
