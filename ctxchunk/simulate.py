@@ -1147,10 +1147,28 @@ class _Replay:
                 )
             return change
         if isinstance(event, ToolCallEvent):
-            if event.batch is not None:
-                return self.add_batch(index, event.batch)
-            change = window.add_tool_call(
-                event.name, event.arguments_json, event.result, call_id=event.call_id
+            batch = event.batch
+            calls = [event] if batch is None else self.batch_at(index, batch)
+            if not calls:
+                return None  # a later call of a batch: it is in already
+            if len(calls) == 1:
+                change = window.add_tool_call(
+                    event.name,
+                    event.arguments_json,
+                    event.result,
+                    call_id=event.call_id,
+                )
+                return change
+            change = window.add_tool_calls(
+                [
+                    {
+                        "name": call.name,
+                        "arguments": call.arguments_json,
+                        "result": call.result,
+                        "call_id": call.call_id,
+                    }
+                    for call in calls
+                ]
             )
             return change
         if isinstance(event, InterruptEvent):
@@ -1163,45 +1181,24 @@ class _Replay:
             return change
         return None
 
-    def add_batch(self, index: int, batch: str) -> Change | None:
-        """Add the calls of batch ``batch`` as one group, at its first event ``index``.
+    def batch_at(self, index: int, batch: str) -> list[ToolCallEvent]:
+        """The calls of ``batch`` from event ``index`` on, if it is the batch's first.
 
-        The batch's other events change nothing: its calls are in already. A
-        session's batches are consecutive (:class:`~ctxchunk.session.Session`
+        Empty for its other events: the batch went in at its first, as one group.
+        A session's batches are consecutive (:class:`~ctxchunk.session.Session`
         checks it), so the batch is the run of events from ``index`` on.
         """
         events = self.session.events
         previous = events[index - 1] if index else None
         if isinstance(previous, ToolCallEvent) and previous.batch == batch:
-            return None
+            return []
         calls: list[ToolCallEvent] = []
-        end = index
-        while end < len(events):
-            call = events[end]
+        for at in range(index, len(events)):
+            call = events[at]
             if not (isinstance(call, ToolCallEvent) and call.batch == batch):
                 break
             calls.append(call)
-            end += 1
-        change: Change
-        if len(calls) == 1:
-            # One call is the group add_tool_call makes: the same as without batch.
-            call = calls[0]
-            change = self.window.add_tool_call(
-                call.name, call.arguments_json, call.result, call_id=call.call_id
-            )
-            return change
-        change = self.window.add_tool_calls(
-            [
-                {
-                    "name": call.name,
-                    "arguments": call.arguments_json,
-                    "result": call.result,
-                    "call_id": call.call_id,
-                }
-                for call in calls
-            ]
-        )
-        return change
+        return calls
 
     def words_of(self, item: str) -> list[dict[str, Any]] | None:
         """Return the word timings of turn ``item`` as the window takes them.
