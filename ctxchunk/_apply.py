@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 
 import attrs
 
@@ -383,24 +383,16 @@ class PolicyApplication:
             span = "all of it" if total == 1 else f"all {total} parts"
         else:
             span = f"part{'s' if len(parts) > 1 else ''} {_ranges(parts)} of {total}"
-        # json.dumps({"source": source, "part": parts[0]}, ensure_ascii=False),
-        # without building an encoder per marker.
-        quoted = _JSON_TEXT.encode(source)
+        quoted = _json_string(source)
         args = f'{{"source": {quoted}, "part": {parts[0]}}}'
         end = "" if standalone else "\n"
-        # The longest form that fits in a chunk: markers obey the chunk bound too.
-        forms = (
-            f"[Archived: {what}, {span}, {tokens:,} tokens. Read it back with "
-            f"{_openai_chat.DOCUMENT_TOOL} {args}.]{end}",
-            f"[Archived {tokens:,} tokens: {_openai_chat.DOCUMENT_TOOL} {args}]{end}",
-            f"[archived {quoted}]{end}",
-            f"[archived]{end}",
-        )[tight:]
         part = min(parts[0], total - 1)
         left = self._left_markers() if new else set()
-        text, count = forms[-1], -1
+        text, count = f"[archived]{end}", -1
         taken: tuple[str, int] | None = None
-        for form in forms:
+        # The longest form that fits in a chunk (markers obey the chunk bound too),
+        # each built only if the one before it does not fit.
+        for form in _marker_forms(what, span, tokens, args, quoted, end, tight):
             count = self._count(form)
             if count > self._chunk_tokens:
                 continue
@@ -594,6 +586,29 @@ class PolicyApplication:
 
 
 _JSON_TEXT = json.JSONEncoder(ensure_ascii=False)
+
+
+def _json_string(text: str) -> str:
+    """``json.dumps(text, ensure_ascii=False)``, without building an encoder."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'  # nothing JSON escapes
+    return _JSON_TEXT.encode(text)
+
+
+def _marker_forms(
+    what: str, span: str, tokens: int, args: str, quoted: str, end: str, tight: int
+) -> Iterator[str]:
+    """A marker's texts, longest first, from the ``tight``-th on."""
+    if tight <= 0:
+        yield (
+            f"[Archived: {what}, {span}, {tokens:,} tokens. Read it back with "
+            f"{_openai_chat.DOCUMENT_TOOL} {args}.]{end}"
+        )
+    if tight <= 1:
+        yield f"[Archived {tokens:,} tokens: {_openai_chat.DOCUMENT_TOOL} {args}]{end}"
+    if tight <= 2:
+        yield f"[archived {quoted}]{end}"
+    yield f"[archived]{end}"
 
 
 def _content_tokens(chunks: Iterable[Chunk]) -> int:

@@ -195,7 +195,15 @@ class DList:
             self.prv[nxt] = unit
 
     def append(self, unit: Unit) -> None:
-        self.insert_after(unit, self.tail)
+        # insert_after(unit, self.tail), without its branches: the common case.
+        tail = self.tail
+        self.prv[unit] = tail
+        self.nxt[unit] = None
+        if tail is None:
+            self.head = unit
+        else:
+            self.nxt[tail] = unit
+        self.tail = unit
 
     def remove(self, unit: Unit) -> Unit | None:
         """Remove ``unit`` and return the unit that was before it."""
@@ -456,19 +464,17 @@ class Ledger:
         return lists
 
     def attach(self, unit: Unit, after: Unit | None) -> None:
-        at_tail = after is self.main.tail
-        self.main.insert_after(unit, after)
-        placed = [self.main]
-        for lst in self.lists_for(unit):
-            if at_tail:
+        main = self.main
+        placed = [main, *self.lists_for(unit)]
+        if after is main.tail:
+            if unit.group:
+                placed += (self.fresh, *self.fresh_lists(unit, create=True))
+            for lst in placed:
                 lst.append(unit)
-            else:
+        else:
+            main.insert_after(unit, after)
+            for lst in placed[1:]:
                 lst.insert_after(unit, self.previous_in(lst, unit))
-            placed.append(lst)
-        if unit.group and at_tail:
-            for lst in (self.fresh, *self.fresh_lists(unit, create=True)):
-                lst.append(unit)
-                placed.append(lst)
         self.index(unit, unit.chunks, add=True)
         self.tokens += unit.tokens
         op = self.op
@@ -503,10 +509,11 @@ class Ledger:
         return before
 
     def detach(self, unit: Unit) -> None:
-        lists: tuple[DList, ...] = (self.main, *self.lists_for(unit))
+        lists = [self.main, *self.lists_for(unit)]
         if unit in self.fresh:  # (the per-tool lists hold unedited groups only)
             lists += (self.fresh, *self.fresh_lists(unit))
-        removed = [(lst, lst.remove(unit)) for lst in lists if unit in lst]
+        # Every list of lists_for holds the unit (attach put it there).
+        removed = [(lst, lst.remove(unit)) for lst in lists]
         self.index(unit, unit.chunks, add=False)
         self.tokens -= unit.tokens
         op = self.op
@@ -558,6 +565,41 @@ class Ledger:
                 unit.assign(old_chunks, old_tokens)
                 self.index(unit, old_chunks, add=True)
                 self.tokens -= new_tokens - old_tokens
+
+            op.undo.append(undo)
+
+    def extend(self, unit: Unit, chunk: Chunk, tokens: int) -> None:
+        """Append ``chunk`` to ``unit``, whose cost becomes ``tokens``.
+
+        :meth:`set_chunks` for the common case of a chunk joining its group at the
+        end: only the new chunk is indexed, and the group joins the unedited list of
+        the new chunk's tool if it is not in it yet.
+        """
+        old_chunks, old_tokens = unit.chunks, unit.tokens
+        old_tools = unit.result_tools() if unit.group and unit in self.fresh else None
+        chunks = (*old_chunks, chunk)
+        unit.assign(chunks, tokens)
+        self.index(unit, (chunk,), add=True)
+        self.tokens += tokens - old_tokens
+        joined: DList | None = None
+        if (
+            old_tools is not None
+            and chunk.kind is Kind.TOOL_RESULT
+            and chunk.meta.tool_name not in old_tools
+        ):
+            joined = self.fresh_by_tool.setdefault(chunk.meta.tool_name, DList())
+            joined.insert_after(unit, _seq_position(joined, unit))
+        op = self.op
+        if op is not None:
+
+            def undo() -> None:
+                if joined is not None:
+                    joined.remove(unit)
+                # Whole re-indexing: the new chunk may share its source with others.
+                self.index(unit, chunks, add=False)
+                unit.assign(old_chunks, old_tokens)
+                self.index(unit, old_chunks, add=True)
+                self.tokens -= tokens - old_tokens
 
             op.undo.append(undo)
 

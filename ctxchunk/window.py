@@ -1737,11 +1737,13 @@ class ContextWindow(PolicyApplication):
         if group is None:
             needed = self._cost((chunk,))
         else:
-            before, grown = group.chunks, (*group.chunks, chunk)
+            before = group.chunks
             added = None
             if self._audio is None:
                 added = _openai_chat.answer_cost(before, chunk, self._fmt, self._count)
-            needed = self._cost(grown) - group.tokens if added is None else added
+            if added is None:
+                added = self._cost((*before, chunk)) - group.tokens
+            needed = added
         self._ledger.protected = self._protect_for(chunk)
         self._ledger.target = group
         mark = self._savepoint(op)
@@ -1767,7 +1769,7 @@ class ContextWindow(PolicyApplication):
             op.previous.append(self._ledger.last_item_id(group))
             unit = group
             if group.chunks is before:
-                self._ledger.set_chunks(group, grown, group.tokens + needed)
+                self._ledger.extend(group, chunk, group.tokens + needed)
             else:  # the policy changed the group: recount
                 self._ledger.set_chunks(group, (*group.chunks, chunk))
         op.added.append(chunk)

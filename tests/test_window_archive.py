@@ -379,3 +379,12 @@ def test_a_1000_turn_session_persists_and_reloads(tmp_path: Path) -> None:
         if c.meta.call_id == "call_old" and c.meta.marks is None
     )
     assert "T0003" in found
+
+
+@given(st.text())
+def test_a_marker_quotes_its_source_as_json_does(source: str) -> None:
+    # Markers quote the source in their read_document arguments with a shortcut for
+    # plain text; any text must come out as json.dumps writes it.
+    from ctxchunk._apply import _json_string
+
+    assert _json_string(source) == json.dumps(source, ensure_ascii=False)
