@@ -19,6 +19,11 @@ Every size is measured in the same regime, a steady state:
   fifth of the history), so a cut's cost is amortized the same way at 1,000 and at
   100,000; in steady state ClearToolResults clears each new result as it ages.
 
+Each cell is run twice: once with the real tokenizer, then again with each count
+looked up from the first run ("no count": the window's own time, tokenizing left
+out; the work is deterministic, so the second run asks for the same texts, and a
+difference in actions or a text not seen before stops the benchmark).
+
 Times are process CPU time (``time.process_time``), so time spent waiting for the
 CPU on a shared machine does not count; 'actions/add' (evictions plus replacements per
 added chunk) shows that each size did the same work. ``to_openai_chat`` is timed over
@@ -119,9 +124,10 @@ def feed(window: ContextWindow, chunks: list[Chunk]) -> int:
     return actions
 
 
-class TimedTokenizer:
-    """The window's tokenizer, keeping the CPU time spent tokenizing (its own calls
-    cost a little more, which stays in the figures).
+class RecordingTokenizer:
+    """The window's tokenizer, keeping every count it makes for the replay, and the
+    CPU time spent tokenizing (its own timer calls cost a little more, which stays
+    in the figures).
 
     CPU time, as the adds are timed: wall time would count the waits of a shared
     machine as tokenizing and take them off the window's figure.
@@ -129,6 +135,7 @@ class TimedTokenizer:
 
     def __init__(self) -> None:
         self.inner = get_tokenizer()
+        self.counts: dict[str, int] = {}
         self.seconds = 0.0
 
     @property
@@ -136,10 +143,7 @@ class TimedTokenizer:
         return self.inner.name
 
     def encode(self, text: str) -> list[int]:
-        begin = time.process_time()
-        ids = self.inner.encode(text)
-        self.seconds += time.process_time() - begin
-        return ids
+        return self.inner.encode(text)
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.inner.decode(ids)
@@ -148,19 +152,58 @@ class TimedTokenizer:
         begin = time.process_time()
         tokens = self.inner.count(text)
         self.seconds += time.process_time() - begin
+        self.counts[text] = tokens
         return tokens
 
 
-def run(
-    size: int, name: str, base: list[Chunk], budget: int, warmup: float, spans: int
-) -> tuple[float, float, float, float]:
-    """Return CPU µs per added chunk, the same without tokenizing, render ms and
-    actions per added chunk."""
+class ReplayTokenizer:
+    """Counts from a first, identical run, looked up instead of tokenized.
 
+    The window's work is deterministic, so a second run of the same adds asks for
+    the same texts; each count is the one tiktoken gave (exact), at the cost of a
+    dict lookup. A text not seen before (none, in practice) is tokenized and
+    reported in ``misses``.
+    """
+
+    def __init__(self, counts: dict[str, int]) -> None:
+        self.inner = get_tokenizer()
+        self.counts = counts
+        self.misses = 0
+        self.encodes = 0
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def encode(self, text: str) -> list[int]:
+        self.encodes += 1
+        return self.inner.encode(text)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.inner.decode(ids)
+
+    def count(self, text: str) -> int:
+        tokens = self.counts.get(text)
+        if tokens is None:
+            self.misses += 1
+            tokens = self.counts[text] = self.inner.count(text)
+        return tokens
+
+
+def timed_run(
+    size: int,
+    name: str,
+    base: list[Chunk],
+    budget: int,
+    warmup: float,
+    spans: int,
+    tokenizer: RecordingTokenizer | ReplayTokenizer,
+) -> tuple[float, float, float, int]:
+    """Return CPU seconds over the timed spans, the part of them spent tokenizing
+    (by a :class:`RecordingTokenizer`), render seconds and actions."""
     gc.collect()
     gc.disable()
     try:
-        tokenizer = TimedTokenizer()
         window = ContextWindow(
             budget, chunk_tokens=2000, policy=POLICIES[name](), tokenizer=tokenizer
         )
@@ -176,18 +219,49 @@ def run(
         for _ in range(spans):
             chunks = make_chunks(start, size)
             start += size
-            tokenizer.seconds = 0.0
+            before = getattr(tokenizer, "seconds", 0.0)
             begin = time.process_time()
             actions += feed(window, chunks)
             cpu += time.process_time() - begin
-            counting += tokenizer.seconds
+            counting += getattr(tokenizer, "seconds", 0.0) - before
         begin = time.process_time()
         to_openai_chat(window)
         render = time.process_time() - begin
     finally:
         gc.enable()
+    return cpu, counting, render, actions
+
+
+def run(
+    size: int, name: str, base: list[Chunk], budget: int, warmup: float, spans: int
+) -> tuple[float, float, float, float, float]:
+    """Return CPU µs per added chunk, the same without tokenizing (replayed, and
+    subtracted), render ms and actions per added chunk.
+
+    The run is made twice: with the real tokenizer, timing its calls, then again
+    with its counts looked up. The replay measures the window's time without
+    tokenizing; subtracting the timed calls from the first run estimates it, and
+    leaves in the timer's own cost and the tokenizer's toll on the CPU caches.
+    """
+    recording = RecordingTokenizer()
+    cpu, counting, render, actions = timed_run(
+        size, name, base, budget, warmup, spans, recording
+    )
+    replay = ReplayTokenizer(recording.counts)
+    bare, _, _, replayed = timed_run(size, name, base, budget, warmup, spans, replay)
+    if replayed != actions or replay.misses or replay.encodes:
+        raise SystemExit(
+            f"{name} @{size:,}: the replay differs from the run ({replayed} actions "
+            f"for {actions}, {replay.misses} new texts, {replay.encodes} encodes)"
+        )
     adds = spans * size
-    return cpu / adds * 1e6, (cpu - counting) / adds * 1e6, render * 1e3, actions / adds
+    return (
+        cpu / adds * 1e6,
+        bare / adds * 1e6,
+        (cpu - counting) / adds * 1e6,
+        render * 1e3,
+        actions / adds,
+    )
 
 
 def main() -> None:
@@ -209,7 +283,7 @@ def main() -> None:
     )
     parser.add_argument("--policies", nargs="+", default=list(POLICIES))
     args = parser.parse_args()
-    results: dict[tuple[str, int], tuple[float, float, float, float]] = {}
+    results: dict[tuple[str, int], tuple[float, float, float, float, float]] = {}
     for size in args.sizes:
         base = make_chunks(0, size)
         budget = history_cost(base)
@@ -217,8 +291,12 @@ def main() -> None:
         for name in args.policies:
             results[name, size] = run(size, name, base, budget, args.warmup, spans)
     first, last = args.sizes[0], args.sizes[-1]
-    head = f"{'policy':<27}" + "".join(f"{f'µs/add @{s:,}':>16}" for s in args.sizes)
-    head += "".join(f"{f'no count @{s:,}':>18}" for s in args.sizes)
+    columns = (("µs/add", 0), ("no count", 1), ("minus count", 2))
+    head = f"{'policy':<27}" + "".join(
+        f"{f'{title} @{s:,}':>{len(title) + 11}}"
+        for title, _ in columns
+        for s in args.sizes
+    )
     head += f"{'ratio':>7}  {'actions/add':<18}" + "".join(
         f"{f'render ms @{s:,}':>20}" for s in args.sizes
     )
@@ -226,22 +304,27 @@ def main() -> None:
     print("-" * len(head))
     for name in args.policies:
         row = f"{name:<27}"
-        row += "".join(f"{results[name, s][0]:>16.1f}" for s in args.sizes)
-        row += "".join(f"{results[name, s][1]:>18.1f}" for s in args.sizes)
+        row += "".join(
+            f"{results[name, s][at]:>{len(title) + 11}.1f}"
+            for title, at in columns
+            for s in args.sizes
+        )
         row += f"{results[name, last][0] / results[name, first][0]:>7.2f}  "
-        row += f"{' / '.join(f'{results[name, s][3]:.2f}' for s in args.sizes):<18}"
-        row += "".join(f"{results[name, s][2]:>20.1f}" for s in args.sizes)
+        row += f"{' / '.join(f'{results[name, s][4]:.2f}' for s in args.sizes):<18}"
+        row += "".join(f"{results[name, s][3]:>20.1f}" for s in args.sizes)
         print(row)
     print(
         f"\nCPU µs per added chunk, amortized over whole spans of one history size "
         f"(at least {args.min_adds:,} chunks per cell) after {args.warmup:g} history "
-        f"sizes of warm-up; every add evicts. 'no count' leaves out the time the "
-        f"window spends in its tokenizer (add_chunks re-counting each chunk, "
-        f"markers counted as they are made). 'ratio' is the cost at {last:,} over "
-        f"the cost at {first:,} (targets: <= 1.5 in DESIGN.md, <= 1.2 in issue "
-        f"10). 'actions/add' is evictions plus "
-        f"replacements per added chunk at each size. 'render' is one to_openai_chat "
-        f"of the final window."
+        f"sizes of warm-up; every add evicts. 'no count' is the same run made "
+        f"again with every count looked up from the first run instead of "
+        f"tokenized (add_chunks re-counting each chunk, markers counted as they "
+        f"are made); 'minus count' is the first run less the time its tokenizer "
+        f"calls took (the figure before session 7: it keeps the timer's own cost "
+        f"and the tokenizer's toll on the CPU caches). 'ratio' is the cost at "
+        f"{last:,} over the cost at {first:,} (targets: <= 1.5 in DESIGN.md, <= 1.2 "
+        f"in issue 10). 'actions/add' is evictions plus replacements per added "
+        f"chunk at each size. 'render' is one to_openai_chat of the final window."
     )
 
 
