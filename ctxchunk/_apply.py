@@ -95,7 +95,7 @@ class PolicyApplication:
             if not units:
                 raise PolicyError("Replace needs at least one unit")
             for before, after in itertools.pairwise(units):
-                if self._ledger.main.nxt[before] is not after:
+                if self._ledger.main.after(before) is not after:
                     raise PolicyError("Replace needs consecutive units")
             new = self._new_chunk(action.chunk, "Replace")
             if new.kind in (Kind.TOOL_CALL, Kind.TOOL_RESULT):
@@ -106,7 +106,7 @@ class PolicyApplication:
             gone = [c for unit in units for c in unit.chunks]
             if not self._may_take(op, _content_tokens(gone) - new.tokens, piece=False):
                 return False
-            anchor = self._ledger.main.prv[units[0]]
+            anchor = self._ledger.main.before(units[0])
             for unit in units:
                 self._ledger.detach(unit)
                 for chunk in unit.chunks:
@@ -261,7 +261,7 @@ class PolicyApplication:
         if not self._may_take(op, chunk.tokens):
             return False
         neighbour = None
-        for near in (self._ledger.main.prv[unit], self._ledger.main.nxt[unit]):
+        for near in (self._ledger.main.before(unit), self._ledger.main.after(unit)):
             if (
                 near is not None
                 and near.is_marker()
@@ -306,7 +306,7 @@ class PolicyApplication:
                 previous = chunk.id
                 break
         if previous is None:
-            previous = self._ledger.last_item_id(self._ledger.main.prv[unit])
+            previous = self._ledger.last_item_id(self._ledger.main.before(unit))
         op.added.append(marker)
         op.previous.append(previous)
 

@@ -5,7 +5,9 @@ admission rules; this module holds what they work on:
 
 - :class:`Unit`, an eviction unit (a chunk, or a tool group of calls and their
   results), and :class:`Part`, one part of a tool result offered on its own;
-- :class:`DList`, an ordered set with O(1) append, insert-after and removal;
+- :class:`DList`, an ordered set with O(1) append, insert-after and removal, and
+  :class:`SlotList`, the same with its links kept in the units (the window's
+  order, the role lists, the group and turn lists);
 - :class:`Ledger`, the units in window order plus per-role, per-group, per-tool and
   per-turn lists, the indexes by id, source and call id, and the running token
   count; every change it makes while an operation (:class:`Op`) is under way is
@@ -30,7 +32,17 @@ from ctxchunk.policies import UnitView
 from ctxchunk.roles import Kind, Role
 from ctxchunk.tokens import Tokenizer
 
-__all__ = ["DList", "Ledger", "Mark", "Op", "Part", "Unit", "View"]
+__all__ = [
+    "DList",
+    "Ledger",
+    "Mark",
+    "Op",
+    "Part",
+    "SlotList",
+    "Unit",
+    "UnitList",
+    "View",
+]
 
 _SEQ = itertools.count()
 """Creation order of units. Tool groups are only ever created at the window's tail,
@@ -47,6 +59,7 @@ class Unit:
         "gain_memo",
         "group",
         "kind",
+        "links",
         "masked",
         "pinned",
         "role",
@@ -60,6 +73,8 @@ class Unit:
     def __init__(self, chunks: tuple[Chunk, ...], tokens: int) -> None:
         self.masked = False
         self.seq = next(_SEQ)
+        # Previous, next and owner in each of three SlotLists (see there).
+        self.links: list[Unit | SlotList | None] = [None] * 9
         first = chunks[0]
         self.group = first.kind is Kind.TOOL_CALL
         self.kind = first.kind
@@ -180,6 +195,14 @@ class DList:
     def __len__(self) -> int:
         return len(self.prv)
 
+    def before(self, unit: Unit) -> Unit | None:
+        """The unit before ``unit`` (which must be in the list)."""
+        return self.prv[unit]
+
+    def after(self, unit: Unit) -> Unit | None:
+        """The unit after ``unit`` (which must be in the list)."""
+        return self.nxt[unit]
+
     def insert_after(self, unit: Unit, after: Unit | None) -> None:
         """Insert ``unit`` after ``after``, or first when ``after`` is None."""
         nxt = self.head if after is None else self.nxt[after]
@@ -233,6 +256,116 @@ class DList:
         while unit is not None:
             yield unit
             unit = self.prv.get(unit)
+
+
+class SlotList:
+    """An ordered set of units like :class:`DList`, its links kept in the units.
+
+    Each unit has room for three such lists (``Unit.links``, three entries each:
+    previous, next and the list holding it): the window's order, its role's list,
+    and the list of tool groups or of turns (a unit is in one role list, and in at
+    most one of those two). The links live with the unit rather than in dicts keyed
+    by it, so a list of a hundred thousand units costs no more per operation than a
+    short one (no large table to probe, grow or rebuild).
+    """
+
+    __slots__ = ("_n", "_o", "_p", "head", "size", "tail")
+
+    def __init__(self, slot: int) -> None:
+        self._p, self._n, self._o = 3 * slot, 3 * slot + 1, 3 * slot + 2
+        self.head: Unit | None = None
+        self.tail: Unit | None = None
+        self.size = 0
+
+    def __contains__(self, unit: object) -> bool:
+        return isinstance(unit, Unit) and unit.links[self._o] is self
+
+    def __len__(self) -> int:
+        return self.size
+
+    def before(self, unit: Unit) -> Unit | None:
+        """The unit before ``unit`` (which must be in the list)."""
+        return unit.links[self._p]  # type: ignore[return-value]
+
+    def after(self, unit: Unit) -> Unit | None:
+        """The unit after ``unit`` (which must be in the list)."""
+        return unit.links[self._n]  # type: ignore[return-value]
+
+    def insert_after(self, unit: Unit, after: Unit | None) -> None:
+        """Insert ``unit`` after ``after``, or first when ``after`` is None."""
+        p, n = self._p, self._n
+        nxt = self.head if after is None else after.links[n]
+        links = unit.links
+        links[p] = after
+        links[n] = nxt
+        links[self._o] = self
+        if after is None:
+            self.head = unit
+        else:
+            after.links[n] = unit
+        if nxt is None:
+            self.tail = unit
+        else:
+            nxt.links[p] = unit  # type: ignore[union-attr]
+        self.size += 1
+
+    def append(self, unit: Unit) -> None:
+        tail = self.tail
+        links = unit.links
+        links[self._p] = tail
+        links[self._n] = None
+        links[self._o] = self
+        if tail is None:
+            self.head = unit
+        else:
+            tail.links[self._n] = unit
+        self.tail = unit
+        self.size += 1
+
+    def remove(self, unit: Unit) -> Unit | None:
+        """Remove ``unit`` and return the unit that was before it."""
+        links = unit.links
+        if links[self._o] is not self:
+            raise KeyError(unit)
+        before: Unit | None = links[self._p]  # type: ignore[assignment]
+        after: Unit | None = links[self._n]  # type: ignore[assignment]
+        # Cleared, not left stale: a unit out of every list refers to no other
+        # unit, so it is freed as soon as nothing else holds it (no cycle to wait
+        # for the garbage collector).
+        links[self._p] = links[self._n] = links[self._o] = None
+        if before is None:
+            self.head = after
+        else:
+            before.links[self._n] = after
+        if after is None:
+            self.tail = before
+        else:
+            after.links[self._p] = before
+        self.size -= 1
+        return before
+
+    def __iter__(self) -> Iterator[Unit]:
+        n, o = self._n, self._o
+        unit = self.head
+        while unit is not None:
+            nxt = unit.links[n]
+            yield unit
+            # The unit just yielded may have been removed meanwhile; then carry on
+            # from the unit that followed it.
+            links = unit.links
+            unit = links[n] if links[o] is self else nxt  # type: ignore[assignment]
+
+    def reversed(self) -> Iterator[Unit]:
+        p, o = self._p, self._o
+        unit = self.tail
+        while unit is not None:
+            yield unit
+            links = unit.links
+            unit = links[p] if links[o] is self else None  # type: ignore[assignment]
+
+
+UnitList = DList | SlotList
+"""Either kind of unit list (the same operations)."""
 
 
 class View:
@@ -318,7 +451,7 @@ class View:
             unit = unit.group
         if not isinstance(unit, Unit) or unit not in w.main:
             return None
-        nxt = w.main.nxt[unit]
+        nxt = w.main.after(unit)
         if nxt is not None and nxt.group and len(nxt.results()) > 1:
             return Part(self, nxt, nxt.results()[0])
         return nxt
@@ -428,14 +561,14 @@ class Ledger:
     def __init__(self, cost: Callable[[Sequence[Chunk]], int], tokens: int) -> None:
         self.cost = cost
         self.tokens = tokens
-        self.main = DList()
-        self.roles: dict[Role, DList] = {role: DList() for role in Role}
-        self.groups = DList()
+        self.main = SlotList(0)
+        self.roles = {role: SlotList(1) for role in Role}
+        self.groups = SlotList(2)
         # The tool groups no policy has edited yet, and the same per tool name of
         # their results (a group is in the list of each of its results' tools).
         self.fresh = DList()
         self.fresh_by_tool: dict[str | None, DList] = {}
-        self.turns = DList()
+        self.turns = SlotList(2)
         # Tokens of the history's text: unpinned chunks that are not markers.
         self.history_tokens = 0
         self.by_id: dict[str, Unit] = {}
@@ -455,8 +588,8 @@ class Ledger:
             return False
         return not (unit.kind is Kind.TURN and unit.source in self.protected)
 
-    def lists_for(self, unit: Unit) -> list[DList]:
-        lists = [self.roles[unit.role]]
+    def lists_for(self, unit: Unit) -> list[UnitList]:
+        lists: list[UnitList] = [self.roles[unit.role]]
         if unit.group:
             lists.append(self.groups)
         if unit.kind is Kind.TURN and not unit.pinned:
@@ -497,15 +630,16 @@ class Ledger:
             for chunk in reversed(unit.chunks):
                 if is_session_item(chunk):
                     return chunk.id
-            unit = self.main.prv.get(unit)
+            unit = self.main.before(unit)
         return None
 
-    def previous_in(self, lst: DList, unit: Unit) -> Unit | None:
+    def previous_in(self, lst: UnitList, unit: Unit) -> Unit | None:
         # Only units that no policy may touch stand before an inserted one, so this
         # walk is short.
-        before = self.main.prv[unit]
+        main = self.main
+        before = main.before(unit)
         while before is not None and before not in lst:
-            before = self.main.prv[before]
+            before = main.before(before)
         return before
 
     def detach(self, unit: Unit) -> None:
@@ -538,7 +672,7 @@ class Ledger:
         unit.assign(chunks, self.cost(chunks) if tokens is None else tokens)
         self.index(unit, chunks, add=True)
         self.tokens += unit.tokens - old_tokens
-        moved: list[tuple[DList, Unit | None, bool]] = []
+        moved: list[tuple[UnitList, Unit | None, bool]] = []
         if fresh:
             new_lists = self.fresh_lists(unit, create=True)
             moved.extend(
@@ -654,5 +788,5 @@ def _seq_position(lst: DList, unit: Unit) -> Unit | None:
     """
     after = lst.tail
     while after is not None and after.seq > unit.seq:
-        after = lst.prv[after]
+        after = lst.before(after)
     return after

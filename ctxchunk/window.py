@@ -39,7 +39,7 @@ from ctxchunk import _openai_chat, _state
 from ctxchunk._apply import PolicyApplication
 from ctxchunk._checks import check_int, check_meta_str, check_str
 from ctxchunk._interrupt import MS_PER_WORD, Words, cut_parts
-from ctxchunk._ledger import Ledger, View
+from ctxchunk._ledger import Ledger, UnitList, View
 from ctxchunk._ledger import Mark as _Mark
 from ctxchunk._ledger import Op as _Op
 from ctxchunk._ledger import Unit as _Unit
@@ -1345,13 +1345,15 @@ class ContextWindow(PolicyApplication):
         )
         _require(self._ledger.tokens <= self._capacity, "over budget")
         _require(len(seen) == len(self._ledger.by_id), "stale id index")
-        for lst in (
+        lists: list[UnitList] = [
             *self._ledger.roles.values(),
             self._ledger.groups,
             self._ledger.fresh,
             self._ledger.turns,
-        ):
+        ]
+        for lst in [self._ledger.main, *lists]:
             _require(all(u in self._ledger.main for u in lst), "list holds a dead unit")
+            _require(list(lst.reversed())[::-1] == list(lst), "list links")
         for name, lst in self._ledger.fresh_by_tool.items():
             expect = [u for u in self._ledger.fresh if name in u.result_tools()]
             _require(list(lst) == expect, f"unedited groups of tool {name!r}")

@@ -1,0 +1,98 @@
+"""The ledger's unit lists: both kinds behave as an ordered set (list model)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ctxchunk._ledger import DList, SlotList, Unit, UnitList
+from ctxchunk.chunk import Chunk
+
+
+def _unit(index: int) -> Unit:
+    chunk = Chunk.create(f"turn {index}", role="user", kind="turn", source=f"t{index}")
+    return Unit((chunk,), chunk.tokens)
+
+
+# An operation: (what, which unit, which unit to insert after or -1 for first).
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["append", "insert", "remove"]),
+        st.integers(0, 11),
+        st.integers(-1, 11),
+    ),
+    max_size=60,
+)
+
+
+@given(_OPS)
+def test_unit_lists_keep_the_order_of_a_plain_list(
+    ops: list[tuple[str, int, int]],
+) -> None:
+    units = [_unit(i) for i in range(12)]
+    # Two slot lists sharing a slot (as the role lists do) and a dict-based one.
+    slot, other = SlotList(1), SlotList(1)
+    lists: list[UnitList] = [slot, DList()]
+    model: list[Unit] = []
+    for what, at, after in ops:
+        unit = units[at]
+        if what == "remove":
+            if unit not in model:
+                continue
+            index = model.index(unit)
+            before = model[index - 1] if index else None
+            model.remove(unit)
+            assert all(lst.remove(unit) is before for lst in lists)
+            continue
+        if unit in model or unit in other:
+            continue
+        if what == "append":
+            model.append(unit)
+            for lst in lists:
+                lst.append(unit)
+        else:
+            anchor = units[after] if after >= 0 and units[after] in model else None
+            model.insert(0 if anchor is None else model.index(anchor) + 1, unit)
+            for lst in lists:
+                lst.insert_after(unit, anchor)
+        for lst in lists:
+            assert list(lst) == model
+            assert list(lst.reversed()) == model[::-1]
+            assert len(lst) == len(model)
+            assert lst.head is (model[0] if model else None)
+            assert lst.tail is (model[-1] if model else None)
+            for index, held in enumerate(model):
+                assert lst.before(held) is (model[index - 1] if index else None)
+                assert lst.after(held) is (
+                    model[index + 1] if index + 1 < len(model) else None
+                )
+        assert all((u in slot) == (u in model) for u in units)
+        # A list sharing the slot does not claim the other's units.
+        assert not any(u in other for u in units)
+
+
+def test_iteration_goes_on_after_the_unit_just_seen_is_removed() -> None:
+    units = [_unit(i) for i in range(5)]
+    slot = SlotList(0)
+    for unit in units:
+        slot.append(unit)
+    seen = []
+    for unit in slot:
+        seen.append(unit)
+        if unit is units[1]:
+            slot.remove(unit)
+            slot.remove(units[3])
+    assert seen == [units[0], units[1], units[2], units[4]]
+
+
+def test_a_removed_unit_holds_no_other_unit() -> None:
+    # Links are cleared on removal: no cycle keeps an evicted unit alive until
+    # the garbage collector runs.
+    slot = SlotList(0)
+    first, second = _unit(0), _unit(1)
+    slot.append(first)
+    slot.append(second)
+    slot.remove(first)
+    assert not any(isinstance(link, (Unit, SlotList)) for link in first.links)
+    assert not any(link is first for link in second.links)
+    assert list(slot) == [second]
