@@ -752,7 +752,11 @@ class Ledger:
                 self.history_tokens += chunk.tokens if add else -chunk.tokens
             if add:
                 by_id[chunk.id] = unit
-                by_source.setdefault(chunk.source, {})[unit] = None
+                units = by_source.get(chunk.source)
+                if units is None:
+                    by_source[chunk.source] = {unit: None}
+                else:
+                    units[unit] = None
                 if call_id and unit.group and chunk.kind is Kind.TOOL_CALL:
                     calls[call_id] = unit
             else:

@@ -146,7 +146,9 @@ class MemoryArchive(Archive):
 
     def __init__(self, evictions: Iterable[Eviction] = ()) -> None:
         self._entries: list[Eviction] = []
-        self._parts: dict[str, dict[int, Chunk]] = {}
+        # The first copy of each archived part, by source: the chunk itself while
+        # its source has one part archived (most have), else a dict by part.
+        self._parts: dict[str, Chunk | dict[int, Chunk]] = {}
         self._reset_index()
         self.add(list(evictions))
 
@@ -161,7 +163,13 @@ class MemoryArchive(Archive):
             self._entries.append(entry)
             chunk = entry.chunk
             if chunk.meta.marks is None:
-                self._parts.setdefault(chunk.source, {}).setdefault(chunk.part, chunk)
+                held = self._parts.get(chunk.source)
+                if held is None:
+                    self._parts[chunk.source] = chunk
+                elif isinstance(held, dict):
+                    held.setdefault(chunk.part, chunk)
+                elif held.part != chunk.part:
+                    self._parts[chunk.source] = {held.part: held, chunk.part: chunk}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -170,7 +178,12 @@ class MemoryArchive(Archive):
         return iter(self._entries)
 
     def parts(self, source: str) -> dict[int, Chunk]:  # noqa: D102
-        return dict(self._parts.get(source, {}))
+        held = self._parts.get(source)
+        if held is None:
+            return {}
+        if isinstance(held, dict):
+            return dict(held)
+        return {held.part: held}
 
     def truncate(self, length: int) -> None:  # noqa: D102
         length = check_int("length", length, 0)
@@ -188,7 +201,8 @@ class MemoryArchive(Archive):
             self._indexed += 1
             if chunk.meta.marks is not None:
                 continue
-            if self._parts[chunk.source][chunk.part] is not chunk:
+            held = self._parts[chunk.source]
+            if (held[chunk.part] if isinstance(held, dict) else held) is not chunk:
                 continue  # a later copy of a part already archived
             doc = len(self._docs)
             words = terms(chunk.text)
