@@ -76,7 +76,8 @@ FORMATS: Mapping[str, str] = {
     "events such as conversation.item.created)",
     "items": "OpenAI Realtime or Responses conversation items (a JSON array or JSONL "
     "of message, function_call, function_call_output, custom tool and other items; "
-    "messages may be untyped {role, content})",
+    "messages may be untyped {role, content}), or a Responses request body "
+    "{'instructions', 'input': [...] or '...'} (JSONL of bodies: a request log)",
     "langchain": "LangChain messages as message_to_dict stores them ({'type': "
     "'human'|'ai'|'system'|'tool', 'data': {...}}, the form chat-history stores keep; "
     "needs the langchain extra)",
@@ -212,7 +213,8 @@ def iter_sessions(paths: Iterable[Path], fmt: str = "auto") -> Iterator[str | Li
     A dataset is a JSONL file (``.jsonl`` or ``.jsonl.gz``) of two or more lines,
     each one conversation as a JSON object with a ``messages`` list (the shape of
     fine-tuning and evaluation sets: Chat messages, Anthropic ones with their
-    ``system``, Responses items, LangChain dicts); each non-blank line is a session.
+    ``system``, Responses items, LangChain dicts) or a Responses request body (its
+    ``input``); each non-blank line is a session.
     Its lines are read one at a time, so memory stays flat. Any other file is one
     session, read by the worker.
 
@@ -221,8 +223,11 @@ def iter_sessions(paths: Iterable[Path], fmt: str = "auto") -> Iterator[str | Li
     agent sends on every call, as an LLM proxy logs it). A line continues the
     conversation whose latest messages open it (leading system messages aside;
     an agent that trimmed its oldest messages still continues it), and each
-    conversation is one session, named after its first line. The driver reads such
-    a file whole to chain its lines.
+    conversation is one session, named after its first line. A Responses body's
+    ``input`` chains the same way (its ``instructions`` aside); one that names a
+    ``previous_response_id`` or a ``conversation`` holds only its new items, the
+    rest being on OpenAI's server, and is a conversation of its own. The driver
+    reads such a file whole to chain its lines.
     """
     for path in paths:
         if fmt == "session" or not _is_dataset(path):
@@ -258,10 +263,10 @@ def _is_request_log(path: Path) -> bool:
     lines = _lines(path)
     try:
         for _, (lineno, text) in zip(range(_PEEK), lines, strict=False):
-            body = _request_body(text)
-            if body is None:
+            request = _logged_request(path, lineno, text)
+            if request is None:
                 return False  # read_line says what is wrong with it
-            if chains.add(lineno, body):
+            if chains.add(lineno, request):
                 return True
     except SessionLogError:
         return False
@@ -273,21 +278,90 @@ def _is_request_log(path: Path) -> bool:
 def _conversations(path: Path) -> Iterator[Line]:
     """The conversations of a request log, one :class:`Line` each.
 
-    A conversation's line is its last request's body holding every message the
-    conversation had, from its first line on.
+    A conversation's line is its last request's body holding every message (or
+    Responses input item) the conversation had, from its first line on, with its
+    first line's ``instructions``, as a Chat conversation keeps its first line's
+    system messages.
     """
     chains = _Chains()
     for lineno, text in _lines(path):
-        body = _request_body(text)
-        if body is None:
+        request = _logged_request(path, lineno, text)
+        if request is None:
             raise SessionLogError(
-                f"{path}: line {lineno} is not a JSON object with a messages list, "
-                f"as the lines before it are (a request log)"
+                f"{path}: line {lineno} is not a request body (a JSON object with a "
+                f"messages list, or a Responses body with its input), as the lines "
+                f"before it are (a request log)"
             )
-        chains.add(lineno, body)
+        chains.add(lineno, request)
     for chain in chains.all:
-        body = {**chain.body, "messages": [*chain.system, *chain.messages]}
-        yield Line(str(path), chain.first, json.dumps(body, ensure_ascii=False))
+        yield Line(
+            str(path), chain.first, json.dumps(chain.whole(), ensure_ascii=False)
+        )
+
+
+@attrs.frozen
+class _Request:
+    """One line of a request log, as the chains read it.
+
+    Attributes:
+        body: The request body.
+        field: Where it holds the conversation: ``messages`` (Chat, Anthropic) or
+            ``input`` (Responses).
+        lead: Its leading system (or developer) messages.
+        rest: The conversation after them.
+        head: Top-level fields a conversation keeps from its first line (a
+            Responses body's ``instructions``).
+        alone: Whether it continues nothing it holds: a Responses body naming a
+            ``previous_response_id`` or a ``conversation`` carries only its new
+            items, the rest being stored on OpenAI's server.
+    """
+
+    body: dict[str, Any]
+    field: str
+    lead: list[Any]
+    rest: list[Any]
+    head: dict[str, Any]
+    alone: bool = False
+
+
+def _logged_request(path: Path, lineno: int, text: str) -> _Request | None:
+    """The request a log line holds, or None when it is no request body.
+
+    Raises:
+        SessionLogError: a Responses body whose input is malformed (naming the
+            line).
+    """
+    body = _request_body(text)
+    if body is not None:
+        messages: list[Any] = body["messages"]
+        lead = _system_lead(messages)
+        return _Request(body, "messages", messages[:lead], messages[lead:], {})
+    data = _json_object(text)
+    if data is None or not _is_responses_body(data):
+        return None
+    return _responses_request(data, f"{path}: line {lineno}")
+
+
+def _responses_request(body: dict[str, Any], where: str) -> _Request:
+    """A Responses request body as the chains read it (see :func:`_responses_input`)."""
+    instructions, items = _responses_input(body, where)
+    lead = _system_lead(items)
+    return _Request(
+        body,
+        "input",
+        items[:lead],
+        items[lead:],
+        {"instructions": instructions},
+        alone=_on_server(body),
+    )
+
+
+def _system_lead(messages: Sequence[Any]) -> int:
+    """How many system (or developer) messages open ``messages``."""
+    lead = 0
+    while lead < len(messages) and _is_system(messages[lead]):
+        lead += 1
+    return lead
 
 
 @attrs.define
@@ -296,9 +370,19 @@ class _Chain:
 
     first: int
     body: dict[str, Any]
+    field: str
+    head: dict[str, Any]
     system: list[Any]
     messages: list[Any]
     keys: list[str]
+
+    def whole(self) -> dict[str, Any]:
+        """The conversation as one body: the last line's, holding all of it."""
+        return {
+            **self.body,
+            **self.head,
+            self.field: [*self.system, *self.messages],
+        }
 
 
 class _Chains:
@@ -307,37 +391,41 @@ class _Chains:
     A request continues a conversation when its messages (leading system messages
     aside) open with the conversation's latest ones, down to its last: the
     conversation's messages from some point on, then what is new. Messages compare
-    as JSON with sorted keys; every message is indexed, so finding the
-    conversation costs no walk over the others.
+    as JSON with sorted keys, and only with messages held in the same field (a
+    Chat body's ``messages`` never continue a Responses body's ``input``); every
+    message is indexed, so finding the conversation costs no walk over the others.
+    A request that is ``alone`` starts a conversation of its own.
     """
 
     def __init__(self) -> None:
         self.all: list[_Chain] = []
         self._at: dict[str, list[tuple[_Chain, int]]] = {}
 
-    def add(self, lineno: int, body: dict[str, Any]) -> bool:
+    def add(self, lineno: int, request: _Request) -> bool:
         """Add one request; True when it continued a conversation."""
-        messages = body["messages"]
-        lead = 0
-        while lead < len(messages) and _is_system(messages[lead]):
-            lead += 1
-        rest = messages[lead:]
-        keys = [json.dumps(m, sort_keys=True, ensure_ascii=False) for m in rest]
+        rest = request.rest
+        keys = [
+            request.field + json.dumps(m, sort_keys=True, ensure_ascii=False)
+            for m in rest
+        ]
         # The conversation it repeats the most of; of equals, the newest.
         best: tuple[_Chain, int] | None = None
-        for chain, at in reversed(self._at.get(keys[0], []) if keys else []):
-            held = len(chain.keys) - at
-            if held > len(keys) or (best is not None and held <= best[1]):
-                continue
-            if chain.keys[at:] == keys[:held]:
-                best = (chain, held)
+        if keys and not request.alone:
+            for chain, at in reversed(self._at.get(keys[0], [])):
+                held = len(chain.keys) - at
+                if held > len(keys) or (best is not None and held <= best[1]):
+                    continue
+                if chain.keys[at:] == keys[:held]:
+                    best = (chain, held)
         if best is None:
-            chain = _Chain(lineno, body, messages[:lead], [], [])
+            chain = _Chain(
+                lineno, request.body, request.field, request.head, request.lead, [], []
+            )
             self.all.append(chain)
             self._extend(chain, rest, keys)
             return False
         chain, held = best
-        chain.body = body
+        chain.body = request.body
         self._extend(chain, rest[held:], keys[held:])
         return True
 
@@ -398,10 +486,12 @@ def _is_dataset(path: Path) -> bool:
         return False  # read_session says what is wrong with it
     finally:
         lines.close()
-    return (
-        isinstance(record, dict)
-        and isinstance(record.get("messages"), list)
-        and not {"role", "type", "event"} & record.keys()
+    return isinstance(record, dict) and (
+        _is_responses_body(record)
+        or (
+            isinstance(record.get("messages"), list)
+            and not {"role", "type", "event"} & record.keys()
+        )
     )
 
 
@@ -472,9 +562,15 @@ def detect_format(record: object) -> str | None:
     'realtime'
     >>> detect_format({"type": "message", "role": "user", "content": []})
     'items'
+    >>> detect_format({"instructions": "Be brief.", "input": "hi"})
+    'items'
     """
     if not isinstance(record, Mapping):
         return None
+    if _is_responses_body(record):
+        # A Responses request body: its input is a list of items (or one user
+        # message), read as the items format reads one.
+        return "items"
     if is_claude_code(record):
         return "claude-code"
     if is_codex(record):
@@ -598,14 +694,9 @@ def _session_from_text(path: Path, text: str, name: str, fmt: str) -> Session:
         instructions, items = codex_items(records)
         if not items:
             raise SessionLogError(f"{path}: a Codex CLI rollout with no items")
-        events = _item_events(items)
-        if instructions is not None:
-            update = {
-                "type": "session.update",
-                "session": {"instructions": instructions},
-            }
-            events = [update, *events]
-        return session_from_realtime_events(events, name=name)
+        return _items_session(instructions, items, name)
+    if fmt == "items" and records and _is_responses_body(records[0]):
+        return _responses_session(path, text, records, name)
     if fmt == "anthropic":
         return session_from_anthropic_messages(
             body if body is not None else records, name=name
@@ -674,20 +765,143 @@ def _is_item(record: object) -> bool:
 
 
 def _request_body(text: str) -> dict[str, Any] | None:
-    """The request body ``text`` holds whole, or None.
+    """The Chat or Messages API request body ``text`` holds whole, or None.
 
     A body is a JSON object with a ``messages`` list. A Messages API body's
     ``system`` is read with its ``messages``; a request log's lines are bodies too.
     """
+    data = _json_object(text)
+    if data is not None and isinstance(data.get("messages"), list):
+        return data
+    return None
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    """The JSON object ``text`` holds whole, or None."""
     if not text.lstrip().startswith("{"):
         return None
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
         return None
-    if isinstance(data, dict) and isinstance(data.get("messages"), list):
-        return data
-    return None
+    return data if isinstance(data, dict) else None
+
+
+def _is_responses_body(record: object) -> bool:
+    """Whether ``record`` is a Responses API request body (``POST /responses``).
+
+    Such a body holds the conversation in ``input`` (``response_create_params``
+    in the ``openai`` SDK), and none of the keys that mark another format's
+    record: a Chat body's ``messages``, an item's or event's ``type``, a
+    message's ``role``. Its input is checked when it is read, so a malformed one
+    gets its own error rather than an unknown format.
+    """
+    return (
+        isinstance(record, Mapping)
+        and "input" in record
+        and not {"messages", "type", "role", "event"} & record.keys()
+    )
+
+
+def _on_server(body: Mapping[str, Any]) -> bool:
+    """Whether a Responses body continues a conversation stored on OpenAI's server.
+
+    A ``previous_response_id`` or a ``conversation`` makes the server put that
+    response's (or conversation's) items before the body's ``input``, which then
+    holds only what is new.
+    """
+    return bool(body.get("previous_response_id") or body.get("conversation"))
+
+
+def _responses_input(
+    body: Mapping[str, Any], where: str
+) -> tuple[str | None, list[Any]]:
+    """A Responses request body's ``instructions`` and ``input`` items.
+
+    A string ``input`` is one user message (``EasyInputMessageParam`` with string
+    content, as the API reads it).
+
+    Args:
+        body: The request body.
+        where: What names the body in an error (the file, and its line).
+
+    Raises:
+        SessionLogError: ``input`` is not a string or a list of item objects, or
+            ``instructions`` is not a string.
+    """
+    instructions = body.get("instructions")
+    if instructions is not None and not isinstance(instructions, str):
+        raise SessionLogError(
+            f"{where}: a Responses request body's instructions must be a string, "
+            f"got {type(instructions).__name__}: {instructions!r:.80}"
+        )
+    given = body["input"]
+    if isinstance(given, str):
+        return instructions, [{"role": "user", "content": given}]
+    if not isinstance(given, list):
+        raise SessionLogError(
+            f"{where}: a Responses request body's input must be a string or a list "
+            f"of items, got {type(given).__name__}: {given!r:.80}"
+        )
+    for index, item in enumerate(given):
+        if not isinstance(item, Mapping):
+            raise SessionLogError(
+                f"{where}: input[{index}] must be an item object (a message, "
+                f"function_call, function_call_output...), got "
+                f"{type(item).__name__}: {item!r:.80}"
+            )
+        if not isinstance(item.get("type"), str) and "role" not in item:
+            raise SessionLogError(
+                f"{where}: input[{index}] has neither a type nor a role, so it is no "
+                f"Responses item (keys {sorted(item)[:6]})"
+            )
+    return instructions, given
+
+
+def _responses_session(path: Path, text: str, records: list[Any], name: str) -> Session:
+    """The session of one Responses request body, or of a request log of them.
+
+    The bodies of a log (JSONL, one per line, or a JSON array) are chained as
+    :func:`iter_sessions` chains a request log's lines; they must make one
+    conversation, since a file here is one session.
+    """
+    jsonl = len(records) > 1 and not text.lstrip().startswith("[")
+    places = (
+        [f"line {n}" for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+        if jsonl
+        else [f"record {n}" for n in range(1, len(records) + 1)]
+    )
+    chains = _Chains()
+    for index, (record, place) in enumerate(zip(records, places, strict=True)):
+        where = f"{path}: {place}" if len(records) > 1 else str(path)
+        if not _is_responses_body(record):
+            raise SessionLogError(
+                f"{where} is not a Responses request body (a JSON object with an "
+                f"input), as the first one is"
+            )
+        chains.add(index + 1, _responses_request(record, where))
+    if len(chains.all) > 1:
+        starts = ", ".join(places[c.first - 1] for c in chains.all[:5])
+        raise SessionLogError(
+            f"{path}: {len(chains.all)} conversations (starting at {starts}), not one; "
+            f"name the file .jsonl to read each as a session of its own"
+        )
+    whole = chains.all[0].whole()
+    instructions, items = whole["instructions"], whole["input"]
+    if not items:
+        raise SessionLogError(f"{path}: a Responses request body with no input items")
+    return _items_session(instructions, items, name)
+
+
+def _items_session(
+    instructions: str | None, items: Sequence[Any], name: str
+) -> Session:
+    """The session of Responses items, after ``instructions`` if there are any."""
+    events = _item_events(items)
+    if instructions is not None:
+        update = {"type": "session.update", "session": {"instructions": instructions}}
+        events = [update, *events]
+    return session_from_realtime_events(events, name=name)
 
 
 def _item_events(items: Sequence[Any]) -> list[Any]:

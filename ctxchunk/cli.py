@@ -589,7 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
         ],
         help="the logs' format (default auto: detected per file from its first record; "
         "a Chat-like log with Anthropic content blocks or a top-level system is "
-        "anthropic)",
+        "anthropic; a Responses request body {instructions, input} is items)",
     )
     simulate.add_argument(
         "--budget",
