@@ -819,14 +819,16 @@ def _responses_input(
     """A Responses request body's ``instructions`` and ``input`` items.
 
     A string ``input`` is one user message (``EasyInputMessageParam`` with string
-    content, as the API reads it).
+    content, as the API reads it); an item holding only an ``id`` is an
+    ``item_reference`` (whose ``type`` the API lets a body leave out).
 
     Args:
         body: The request body.
         where: What names the body in an error (the file, and its line).
 
     Raises:
-        SessionLogError: ``input`` is not a string or a list of item objects, or
+        SessionLogError: ``input`` is not a string or a list of item objects (each
+            with a ``type``, a ``role`` or, a reference, an ``id``), or
             ``instructions`` is not a string.
     """
     instructions = body.get("instructions")
@@ -843,6 +845,7 @@ def _responses_input(
             f"{where}: a Responses request body's input must be a string or a list "
             f"of items, got {type(given).__name__}: {given!r:.80}"
         )
+    items: list[Any] = []
     for index, item in enumerate(given):
         if not isinstance(item, Mapping):
             raise SessionLogError(
@@ -851,11 +854,16 @@ def _responses_input(
                 f"{type(item).__name__}: {item!r:.80}"
             )
         if not isinstance(item.get("type"), str) and "role" not in item:
-            raise SessionLogError(
-                f"{where}: input[{index}] has neither a type nor a role, so it is no "
-                f"Responses item (keys {sorted(item)[:6]})"
-            )
-    return instructions, given
+            if not isinstance(item.get("id"), str):
+                raise SessionLogError(
+                    f"{where}: input[{index}] has neither a type nor a role, so it "
+                    f"is no Responses item (keys {sorted(item)[:6]})"
+                )
+            # An item reference may leave out its type (ItemReference's type is
+            # optional): it names an item stored on the server, not in the log.
+            item = {**item, "type": "item_reference"}
+        items.append(item)
+    return instructions, items
 
 
 def _responses_session(path: Path, text: str, records: list[Any], name: str) -> Session:

@@ -196,6 +196,7 @@ class TestBody:
         assert _untimed(a) == _untimed(b)
 
     def test_a_string_input_is_one_user_message(self, tmp_path):
+        """A string ``input`` is the user message the API makes of it."""
         body = {"model": "gpt-4.1", "input": "Tell me a joke about tokens."}
         _check_sdk([body])
         session = read_session(_write(tmp_path / "joke.json", body))
@@ -204,9 +205,27 @@ class TestBody:
         ]
 
     def test_a_body_without_instructions_has_none(self, tmp_path):
+        """Without ``instructions`` the session has no instructions event."""
         body = _body(WEATHER[:1])
         session = read_session(_write(tmp_path / "q.json", body))
         assert [e.type for e in session.events] == ["turn"]
+
+    def test_items_stored_on_the_server_are_left_out(self, tmp_path):
+        """An item reference (typed or not) and a compaction item stand for
+        history the log does not hold: they are read as nothing, not refused."""
+        body = _body(
+            [
+                {"type": "compaction", "id": "cmp_1", "encrypted_content": "gAAAA"},
+                {"id": "msg_stored"},
+                {"type": "item_reference", "id": "fc_stored"},
+                {"role": "user", "content": "Go on."},
+            ]
+        )
+        _check_sdk([body])
+        session = read_session(_write(tmp_path / "stored.json", body))
+        assert [(e.type, getattr(e, "text", None)) for e in session.events] == [
+            ("turn", "Go on.")
+        ]
 
     def test_the_format_is_items_detected_or_forced(self, tmp_path):
         """A body is detected as the items format, and --format items reads it."""
@@ -216,6 +235,7 @@ class TestBody:
         assert read_session(path, "items").events == read_session(path).events
 
     def test_a_pretty_printed_body_and_a_gzipped_one(self, tmp_path):
+        """Indented JSON and a ``.json.gz`` read as the one-line body does."""
         import gzip
 
         body = _body(WEATHER, instructions=INSTRUCTIONS)
@@ -239,6 +259,24 @@ class TestBody:
         result = json.loads(out.read_text(encoding="utf-8"))
         (only,) = result["sessions"]
         assert only["session"] == "weather"
+
+
+def test_the_docs_example_reads_as_described(tmp_path):
+    """docs/simulation.md's request body is one the SDK accepts, and its two
+    calls are one batch after the instructions and the question."""
+    docs = Path(__file__).parents[1] / "docs" / "simulation.md"
+    text = docs.read_text(encoding="utf-8")
+    start = text.index("```json", text.index("`POST /responses`")) + len("```json")
+    body = json.loads(text[start : text.index("```", start)])
+    _check_sdk([body])
+    session = read_session(_write(tmp_path / "example.json", body))
+    assert [(e.type, getattr(e, "batch", None)) for e in session.events] == [
+        ("instructions", None),
+        ("turn", None),
+        ("request", None),
+        ("tool_call", "step-1"),
+        ("tool_call", "step-1"),
+    ]
 
 
 @given(
@@ -300,6 +338,7 @@ class TestRequestLog:
         assert read_line(refs[0]).name == "proxy:1"
 
     def test_the_cli_reads_a_request_log(self, tmp_path):
+        """``ctxchunk simulate log.jsonl`` reports a session per conversation."""
         a = _requests(WEATHER, instructions=INSTRUCTIONS)
         b = _requests(_second_conversation())
         log = _jsonl(tmp_path / "proxy.jsonl", [a[0], b[0], *a[1:], *b[1:]])
@@ -361,6 +400,7 @@ class TestRequestLog:
         assert [str(r) for r in iter_sessions([log])] == [f"{log}:1", f"{log}:2"]
 
     def test_bodies_that_do_not_chain_are_a_dataset(self, tmp_path):
+        """Bodies that continue none of the others are one session per line."""
         rows = [_body(f"Question {n}: what is {n} + {n}?") for n in range(3)]
         log = _jsonl(tmp_path / "set.jsonl", rows)
         refs = list(iter_sessions([log]))
@@ -401,6 +441,7 @@ class TestRequestLog:
         assert read_session(path).events == alone.events
 
     def test_a_json_file_of_two_conversations_is_refused(self, tmp_path):
+        """A ``.json`` file is one session: two conversations in it are an error."""
         rows = [_body("First question?"), _body("Another question?")]
         path = _jsonl(tmp_path / "two.json", rows)
         with pytest.raises(SessionLogError, match=r"two.json: 2 conversations"):
@@ -504,6 +545,7 @@ class TestErrors:
         ],
     )
     def test_a_malformed_body_is_named(self, tmp_path, body, message):
+        """Each malformed body gets an error naming the file and what is wrong."""
         path = _write(tmp_path / "bad.json", body)
         with pytest.raises(SessionLogError, match=r"bad.json: .*" + message):
             read_session(path)
@@ -520,6 +562,7 @@ class TestErrors:
             list(iter_sessions([log]))
 
     def test_a_line_that_is_no_body_in_a_request_log_is_named(self, tmp_path):
+        """A line that holds no request body stops the request log, named."""
         rows = [json.dumps(b) for b in _requests(WEATHER)]
         rows.insert(2, '{"model": "gpt-4.1"}')
         log = tmp_path / "proxy.jsonl"
@@ -528,12 +571,24 @@ class TestErrors:
             list(iter_sessions([log]))
 
     def test_a_bad_line_of_a_json_log_is_named(self, tmp_path):
+        """In a ``.json`` file of bodies, the error names the bad line and item."""
         rows = [_body("Hi!"), _body([{"role": "user", "content": "Hi!"}, 7])]
         path = _jsonl(tmp_path / "log.json", rows)
         with pytest.raises(SessionLogError, match=r"log.json: line 2: input\[1\]"):
             read_session(path)
 
+    def test_a_bad_record_of_a_json_array_of_bodies_is_named(self, tmp_path):
+        """A JSON array of bodies reads as a JSONL log of them, by record."""
+        bodies = _requests(WEATHER)
+        path = _write(tmp_path / "log.json", bodies)
+        alone = read_session(_write(tmp_path / "last.json", bodies[-1]))
+        assert read_session(path).events == alone.events
+        bad = _write(tmp_path / "bad.json", [bodies[0], {"input": "x", "role": 1}])
+        with pytest.raises(SessionLogError, match=r"bad.json: record 2 is not a"):
+            read_session(bad)
+
     def test_the_cli_says_which_line(self, tmp_path, capsys):
+        """The command fails with the ``file:line`` of the bad conversation."""
         rows = [_body("Hi!"), {"model": "gpt-4.1", "input": None}]
         log = _jsonl(tmp_path / "bad.jsonl", rows)
         assert main(["simulate", str(log), "--budget", "2000"]) == 1
