@@ -1594,10 +1594,12 @@ class ContextWindow(PolicyApplication):
             mark = self._savepoint(op)
             if self._archive_rest(op, rest, past_cap=False):
                 return
+            self._rollback(op, mark)
+            if self._admit_rest_past_cap(op, rest):
+                return
             # No room for the marker within the cap: the update's own newest chunk
             # goes to the archive too (what it evicted comes back), so the marker
             # fits without taking more history.
-            self._rollback(op, mark)
             if not op.admits or op.admits[-1][1] != key:
                 break
             back, _, chunk = op.admits[-1]
@@ -1611,6 +1613,35 @@ class ContextWindow(PolicyApplication):
         # Nothing of the update is left to give back: the marker may take one chunk
         # past the cap rather than leave archived parts nobody can find.
         self._archive_rest(op, rest, past_cap=True)
+
+    def _admit_rest_past_cap(self, op: _Op, rest: list[Chunk]) -> bool:
+        """Admit ``rest`` itself when it is no larger than the markers naming it.
+
+        A marker stands for content to save room; one at least as long as what it
+        names saves nothing, and would take the allowance past the cap that markers
+        get anyway (one chunk). The content takes that allowance instead, so the
+        model reads it rather than a pointer to it, and a call keeps its own
+        result. False, with nothing changed, when the content is longer than its
+        markers or does not fit even so.
+        """
+        if op.cap is None:
+            return False
+        sources = dict.fromkeys(c.source for c in rest if c.kind is not Kind.TOOL_CALL)
+        markers = 0
+        for source in sources:
+            parts = tuple(c for c in rest if c.source == source)
+            markers += self._marker(
+                parts[0], standalone=self._place(parts[0]) is None, extra=parts
+            ).tokens
+        if sum(c.tokens for c in rest) > markers:
+            return False
+        mark, cap = self._savepoint(op), op.cap
+        op.cap += self._chunk_tokens
+        if all(self._admit(op, chunk) for chunk in rest):
+            return True
+        self._rollback(op, mark)
+        op.cap = cap
+        return False
 
     def _archive_rest(self, op: _Op, rest: list[Chunk], *, past_cap: bool) -> bool:
         """Archive ``rest`` as oversize and admit the markers that name it.
