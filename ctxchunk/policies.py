@@ -159,7 +159,9 @@ class WindowView(Protocol):
         """Yield the units a policy may touch, oldest first, optionally of one role.
 
         Evicting the unit just yielded is safe while iterating; other changes are
-        not.
+        not. A unit is the same object on every walk, and a part of a tool result
+        compares equal (and hashes alike) to the same part yielded by another walk,
+        so a policy may keep the ones it has seen in a set.
         """
         ...
 
@@ -847,19 +849,19 @@ class Recommended:
         view: WindowView,
         goal: int,
         role: Role | None,
-        head: Collection[str],
+        head: Collection[UnitView],
         keep: Role | None = None,
     ) -> Iterator[Action]:
         units = (
             unit
             for unit in view.candidates(role)
-            if unit.role is not keep and unit.chunks[0].id not in head
+            if unit.role is not keep and unit not in head
         )
         return _evict_from(units, view, goal)
 
     @staticmethod
     def _evict_rest(
-        view: WindowView, goal: int, head: Collection[str]
+        view: WindowView, goal: int, head: Collection[UnitView]
     ) -> Iterator[Action]:
         """Evict what is left but user turns and the head, oldest first.
 
@@ -873,7 +875,7 @@ class Recommended:
         if view.free >= goal:
             return iter(())
         left = any(
-            unit.chunks[0].id not in head
+            unit not in head
             for role in (Role.ASSISTANT, Role.TOOL)
             for unit in view.candidates(role)
         )
@@ -890,18 +892,20 @@ class Recommended:
         }
 
 
-def _head(view: WindowView, tokens: int) -> set[str]:
-    """The first chunk ids of the oldest candidates holding ``tokens`` of history.
+def _head(view: WindowView, tokens: int) -> set[UnitView]:
+    """The oldest candidates holding ``tokens`` of history.
 
     History is counted in chunk tokens: a part's ``tokens`` is what evicting it would
-    free, which prices a marker, and is not what the head holds.
+    free, which prices a marker, and is not what the head holds. The candidates are
+    kept themselves (a unit is the same object on every walk, and a part equals the
+    part of the same chunk), so telling the head apart reads nothing more of them.
     """
-    head: set[str] = set()
+    head: set[UnitView] = set()
     held = 0
     for unit in view.candidates():
         if held >= tokens:
             break
-        head.add(unit.chunks[0].id)
+        head.add(unit)
         held += sum(c.tokens for c in unit.chunks)
     return head
 

@@ -96,3 +96,22 @@ def test_a_removed_unit_holds_no_other_unit() -> None:
     assert not any(isinstance(link, (Unit, SlotList)) for link in first.links)
     assert not any(link is first for link in second.links)
     assert list(slot) == [second]
+
+
+def test_candidates_are_the_same_units_and_equal_parts_on_every_walk() -> None:
+    # WindowView.candidates documents it: a policy may keep what it saw in a set
+    # (Recommended keeps its head so).
+    from ctxchunk.policies import DropOldest
+    from ctxchunk.window import ContextWindow
+
+    window = ContextWindow(20_000, chunk_tokens=100, policy=DropOldest())
+    window.add_turn("user", "Look it up, please.")
+    window.add_tool_call("search", {"q": "lamp"}, "lamp refund policy. " * 80)
+    window.add_turn("assistant", "Here is what I found.")
+    view = window._view
+    first, second = list(view.candidates()), list(view.candidates())
+    assert any(not unit.whole for unit in first)  # the result's parts
+    assert first == second
+    assert all(a is b for a, b in zip(first, second, strict=True) if a.whole)
+    assert {hash(a) for a in first} == {hash(b) for b in second}
+    assert set(first) == set(second)
