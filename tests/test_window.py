@@ -954,3 +954,27 @@ def test_a_page_read_again_after_its_marker_stays_one_marker():
         ids = [c.id for c in window.chunks]
         assert len(ids) == len(set(ids))
         window.check_valid()
+
+
+def test_a_turn_no_longer_than_its_marker_comes_in_whole():
+    """In a tiny window, each new turn's rest hits the update cap, and the marker that
+    would name it is as long as the rest: the rest comes in itself, on the allowance
+    past the cap a marker would take, and the newest turn is in the window whole.
+    Before, 11 of these 15 turns went partly to the archive while the window kept
+    older ones."""
+    window = ContextWindow(
+        100,
+        reserve_tokens=0,
+        chunk_tokens=10,
+        protect_recent_turns=0,
+        policy=DropOldest(),
+    )
+    for i in range(15):
+        text = f"Turn {i}: the lamp I ordered, order A-{1000 + i}, can it be refunded?"
+        change = window.add_turn("user" if i % 2 == 0 else "assistant", text)
+        assert not [e for e in change.evicted if e.reason is Reason.OVERSIZE]
+        newest = [c for c in window.chunks if c.source == change.added[0].source]
+        assert "".join(c.text for c in newest) == text
+        # What it took stays within the cap plus the one chunk markers may take.
+        assert change.lost_tokens <= window.budget // 4 + window.chunk_tokens
+        window.check_valid()
