@@ -335,7 +335,10 @@ def _logged_request(path: Path, lineno: int, text: str) -> _Request | None:
     if body is not None:
         messages: list[Any] = body["messages"]
         lead = _system_lead(messages)
-        return _Request(body, "messages", messages[:lead], messages[lead:], {})
+        # A Messages API body's system prompt is a top-level field: a conversation
+        # keeps its first line's, as a Chat one keeps its first system messages.
+        head = {"system": body["system"]} if "system" in body else {}
+        return _Request(body, "messages", messages[:lead], messages[lead:], head)
     data = _json_object(text)
     if data is None or not _is_responses_body(data):
         return None

@@ -233,6 +233,40 @@ def test_an_anthropic_request_log_keeps_its_system(tmp_path):
     assert read_line(ref).events == read_session(whole).events
 
 
+def test_a_request_log_keeps_its_first_system_prompt_in_both_apis(tmp_path):
+    """A conversation keeps its first line's system prompt: a Chat log's leading
+    system messages and an Anthropic log's top-level system alike (the Anthropic one
+    took the last line's until session 7)."""
+    messages = SUPPORT_CALL["messages"]
+    ends = [
+        end
+        for end in range(1, len(messages) + 1)
+        if messages[end - 1]["role"] == "user"
+    ]
+    assert len(ends) > 1
+    bodies = [
+        {**SUPPORT_CALL, "messages": messages[:end]}
+        | ({"system": "A later prompt."} if end == ends[-1] else {})
+        for end in ends
+    ]
+    (ref,) = iter_sessions([_dataset(tmp_path, bodies, "claude.jsonl")])
+    assert isinstance(ref, Line)
+    assert json.loads(ref.text)["system"] == SUPPORT_CALL["system"]
+    chat = [
+        {"role": "system", "content": "You are a support agent."},
+        {"role": "user", "content": "My lamp arrived broken."},
+        {"role": "assistant", "content": "Sorry! Which order?"},
+        {"role": "user", "content": "A-1042."},
+    ]
+    rows = [
+        {"messages": chat[:2]},
+        {"messages": [{"role": "system", "content": "A later prompt."}, *chat[1:]]},
+    ]
+    (ref,) = iter_sessions([_dataset(tmp_path, rows, "chat.jsonl")])
+    assert isinstance(ref, Line)
+    assert json.loads(ref.text)["messages"][0] == chat[0]
+
+
 def test_conversations_that_only_open_alike_stay_a_dataset(tmp_path):
     """Lines sharing a system message and a first question, then going their own
     ways, are separate conversations: a dataset, one session per line."""
