@@ -354,3 +354,29 @@ def test_a_log_of_finished_responses_batches_their_output():
     }
     events = [done, _output("c1"), _output("c2")]
     assert _batches(events) == [("c1", "resp_7"), ("c2", "resp_7")]
+
+
+def test_a_deleted_item_stays_in_the_replay():
+    """conversation.item.delete / deleted are the client's own context management:
+    the replay keeps the item, and each replayed policy decides what leaves."""
+    created = {
+        "type": "conversation.item.created",
+        "item": {
+            "id": "item_1",
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "My order is A-1042."}],
+        },
+    }
+    deleting = [
+        {"type": "conversation.item.delete", "item_id": "item_1"},
+        {"type": "conversation.item.deleted", "item_id": "item_1"},
+    ]
+    request = {"type": "response.created", "response": {"id": "resp_1"}}
+    kept = session_from_realtime_events([created, *deleting, request]).events
+    plain = session_from_realtime_events([created, request]).events
+    # (Times differ: without a t_ms, each logged event counts as a step of time.)
+    assert [e.model_copy(update={"t_ms": 0}) for e in kept] == [
+        e.model_copy(update={"t_ms": 0}) for e in plain
+    ]
+    assert kept[0].text == "My order is A-1042."
