@@ -379,19 +379,22 @@ def _guarded(
 
     def encode(text: str) -> list[int]:
         if len(text) >= _LONG_SPACE and _LONG_SPACE_RUN.search(text):
-            return _encode_by_pieces(pattern, piece, text)
+            return _encode_by_pieces(pattern, piece, text, native)
         try:
             return native(text)
         except BaseException as exc:
             if type(exc).__name__ != "PanicException":
                 raise
-        return _encode_by_pieces(pattern, piece, text)
+        return _encode_by_pieces(pattern, piece, text, native)
 
     return encode
 
 
 def _encode_by_pieces(
-    pattern: str, piece: Callable[[bytes], list[int]], text: str
+    pattern: str,
+    piece: Callable[[bytes], list[int]],
+    text: str,
+    native: Callable[[str], list[int]],
 ) -> list[int]:
     """What ``encode_ordinary`` does, done in Python.
 
@@ -399,12 +402,46 @@ def _encode_by_pieces(
     piece byte-pair encoded with tiktoken's own ``encode_single_piece``, as
     tiktoken's ``_educational`` module encodes. A lone surrogate raises
     ``UnicodeEncodeError``, as natively.
+
+    The ``regex`` module may know characters that the native pre-tokenizer (an
+    older Unicode version) does not: a code point assigned since is a letter to one
+    and unassigned to the other, and the two split around it differently. Each
+    letter, number or mark beyond Latin-1 is looked up once with ``native`` (on a
+    few characters, which it always takes), and split as the native pre-tokenizer
+    sees it.
     """
     text.encode("utf-8")
+    split = text
+    unknown = _NEWER_CHARACTER.findall(text)
+    if unknown:
+        table = {
+            ord(char): _OTHER for char in set(unknown) if _native_other(char, native)
+        }
+        split = text.translate(table)
     ids: list[int] = []
-    for match in _compiled(pattern).finditer(text):
-        ids.extend(piece(match.group().encode("utf-8")))
+    for match in _compiled(pattern).finditer(split):
+        ids.extend(piece(text[match.start() : match.end()].encode("utf-8")))
     return ids
+
+
+_NEWER_CHARACTER = regex.compile(r"[\p{L}\p{N}\p{M}--[\x00-\xff]]", regex.V1)
+"""Characters the ``regex`` module files under a letter, number or mark, Latin-1
+aside: the ones whose class may depend on the Unicode version (the native
+pre-tokenizer's is not known here, so each is looked up once)."""
+
+_OTHER = "\ue000"
+"""A private-use character: neither a letter, a number, a mark nor a space in any
+Unicode version, as an unassigned code point is to the native pre-tokenizer."""
+
+
+@functools.lru_cache(maxsize=65536)
+def _native_other(char: str, native: Callable[[str], list[int]]) -> bool:
+    """Whether the native pre-tokenizer takes ``char`` for an unassigned character.
+
+    Such a character (neither a letter, a number nor a mark) joins the punctuation
+    that follows it; a letter or a number stands apart from it.
+    """
+    return native(char + ":A") == native(char + ":") + native("A")
 
 
 @functools.lru_cache(maxsize=8)
