@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from itertools import accumulate
 
@@ -208,8 +209,13 @@ def _additive_join(text: str, at: int) -> bool:
     """
     before, after = text[at - 1], text[at]
     if after in _LINE_END and before not in _LINE_END:
-        # Letter and digit patterns never take a line end, in either encoding.
-        return _ALNUM.match(before) is not None
+        # Letter and digit patterns never take a line end, in either encoding. A
+        # letter of a newer Unicode version than Python's own database may be an
+        # unassigned character to tiktoken's pre-tokenizer, which then takes the
+        # line end with it as punctuation: such a cut is not trusted.
+        return _ALNUM.match(before) is not None and (
+            before < "\x80" or unicodedata.category(before) != "Cn"
+        )
     if before in _LINE_END:
         if after == "/":
             return False
