@@ -1626,13 +1626,12 @@ class ContextWindow(PolicyApplication):
         """
         if op.cap is None:
             return False
-        sources = dict.fromkeys(c.source for c in rest if c.kind is not Kind.TOOL_CALL)
-        markers = 0
-        for source in sources:
-            parts = tuple(c for c in rest if c.source == source)
-            markers += self._marker(
+        markers = sum(
+            self._marker_form(
                 parts[0], standalone=self._place(parts[0]) is None, extra=parts
-            ).tokens
+            )[1]
+            for parts in _named_parts(rest).values()
+        )
         if sum(c.tokens for c in rest) > markers:
             return False
         mark, cap = self._savepoint(op), op.cap
@@ -1653,10 +1652,9 @@ class ContextWindow(PolicyApplication):
             if chunk.kind is Kind.TOOL_CALL and chunk.meta.call_id is not None:
                 self._set_open(None)
             self._archive_add(op, chunk, Reason.OVERSIZE)
-        sources = dict.fromkeys(c.source for c in rest if c.kind is not Kind.TOOL_CALL)
         stretched = False
-        for source in sources:
-            first = next(c for c in rest if c.source == source)
+        for parts in _named_parts(rest).values():
+            first = parts[0]
             marker = self._marker(
                 first, standalone=self._place(first) is None, new=True
             )
@@ -1771,12 +1769,12 @@ class ContextWindow(PolicyApplication):
             needed = self._cost((chunk,))
         else:
             before = group.chunks
-            added = None
+            joined = None
             if self._audio is None:
-                added = _openai_chat.answer_cost(before, chunk, self._fmt, self._count)
-            if added is None:
-                added = self._cost((*before, chunk)) - group.tokens
-            needed = added
+                joined = _openai_chat.answer_cost(before, chunk, self._fmt, self._count)
+            if joined is None:
+                joined = self._cost((*before, chunk)) - group.tokens
+            needed = joined
         self._ledger.protected = self._protect_for(chunk)
         self._ledger.target = group
         mark = self._savepoint(op)
@@ -1977,6 +1975,15 @@ def _check_cap(name: str, value: object, chunk_tokens: int) -> int:
             f"even make room for one chunk; raise it or lower chunk_tokens"
         )
     return cap
+
+
+def _named_parts(rest: Sequence[Chunk]) -> dict[str, list[Chunk]]:
+    """The chunks of ``rest`` a marker names (calls aside), by source, in order."""
+    parts: dict[str, list[Chunk]] = {}
+    for chunk in rest:
+        if chunk.kind is not Kind.TOOL_CALL:
+            parts.setdefault(chunk.source, []).append(chunk)
+    return parts
 
 
 def _update_key(chunk: Chunk) -> str:
