@@ -30,31 +30,33 @@ def test_unit_lists_keep_the_order_of_a_plain_list(
     ops: list[tuple[str, int, int]],
 ) -> None:
     units = [_unit(i) for i in range(12)]
-    # Two slot lists sharing a slot (as the role lists do) and a dict-based one.
+    # A slot list and a dict-based one, checked against a plain list after every
+    # operation; a second slot list shares the first one's slot (as the role lists
+    # do) and holds units of its own throughout.
     slot, other = SlotList(1), SlotList(1)
+    strangers = [_unit(i) for i in range(12, 15)]
+    for unit in strangers:
+        other.append(unit)
     lists: list[UnitList] = [slot, DList()]
     model: list[Unit] = []
     for what, at, after in ops:
         unit = units[at]
         if what == "remove":
-            if unit not in model:
-                continue
-            index = model.index(unit)
-            before = model[index - 1] if index else None
-            model.remove(unit)
-            assert all(lst.remove(unit) is before for lst in lists)
-            continue
-        if unit in model or unit in other:
-            continue
-        if what == "append":
-            model.append(unit)
-            for lst in lists:
-                lst.append(unit)
-        else:
-            anchor = units[after] if after >= 0 and units[after] in model else None
-            model.insert(0 if anchor is None else model.index(anchor) + 1, unit)
-            for lst in lists:
-                lst.insert_after(unit, anchor)
+            if unit in model:
+                index = model.index(unit)
+                before = model[index - 1] if index else None
+                model.remove(unit)
+                assert all(lst.remove(unit) is before for lst in lists)
+        elif unit not in model:
+            if what == "append":
+                model.append(unit)
+                for lst in lists:
+                    lst.append(unit)
+            else:
+                anchor = units[after] if after >= 0 and units[after] in model else None
+                model.insert(0 if anchor is None else model.index(anchor) + 1, unit)
+                for lst in lists:
+                    lst.insert_after(unit, anchor)
         for lst in lists:
             assert list(lst) == model
             assert list(lst.reversed()) == model[::-1]
@@ -67,8 +69,11 @@ def test_unit_lists_keep_the_order_of_a_plain_list(
                     model[index + 1] if index + 1 < len(model) else None
                 )
         assert all((u in slot) == (u in model) for u in units)
-        # A list sharing the slot does not claim the other's units.
+        # Lists sharing a slot never claim, or disturb, each other's units.
         assert not any(u in other for u in units)
+        assert not any(u in slot for u in strangers)
+        assert list(other) == strangers
+        assert list(other.reversed()) == strangers[::-1]
 
 
 def test_iteration_goes_on_after_the_unit_just_seen_is_removed() -> None:

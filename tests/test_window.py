@@ -976,5 +976,5 @@ def test_a_turn_no_longer_than_its_marker_comes_in_whole():
         newest = [c for c in window.chunks if c.source == change.added[0].source]
         assert "".join(c.text for c in newest) == text
         # What it took stays within the cap plus the one chunk markers may take.
-        assert change.lost_tokens <= window.budget // 4 + window.chunk_tokens
+        assert change.lost_tokens <= window._default_cap + window.chunk_tokens
         window.check_valid()
