@@ -9,9 +9,10 @@ takes the place of what was archived, so the model can read it back. Everything 
 changes goes through the ledger's undo journal and the operation's pending archive
 entries, so a failed operation leaves the window as it was.
 
-The window's public contract, its admission (what an update may take) and its
-save/load stay in :mod:`ctxchunk.window`; this module only needs the attributes
-listed on the class.
+Admission (what an update may take, and the transaction around each operation) is
+:class:`~ctxchunk._admission.Admission`'s, a subclass; the window's public contract
+and its save/load stay in :mod:`ctxchunk.window`. This module only needs the
+attributes listed on the class.
 """
 
 from __future__ import annotations
