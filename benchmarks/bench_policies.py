@@ -16,6 +16,10 @@ all-or-nothing baseline at one budget, and prints, per policy:
 Usage::
 
     python benchmarks/bench_policies.py --generated 20 --budget 16000 [--markdown]
+
+``--shape long_chat --turns 400`` generates sessions of one shape only (of
+``ctxchunk._generate.REALISTIC_SHAPES``), with that many user turns (default: the
+shape's own), to see how a policy's figures depend on the kind and length of session.
 """
 
 from __future__ import annotations
@@ -25,7 +29,11 @@ import sys
 import time
 from pathlib import Path
 
-from ctxchunk._generate import realistic_sessions
+from ctxchunk._generate import (
+    REALISTIC_SHAPES,
+    generate_realistic_session,
+    realistic_sessions,
+)
 from ctxchunk.policies import (
     Chain,
     ClearToolResults,
@@ -69,13 +77,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-examples", action="store_true")
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--shape", choices=REALISTIC_SHAPES)
+    parser.add_argument("--turns", type=int)
     args = parser.parse_args(argv)
+    if args.turns is not None and args.shape is None:
+        parser.error("--turns needs --shape (each shape has its own default length)")
 
     sessions: list[Session] = []
     if not args.no_examples:
         paths = sorted((ROOT / "examples" / "sessions").glob("*.jsonl"))
         sessions.extend(load_session(path) for path in paths)
-    sessions.extend(realistic_sessions(args.generated, args.seed))
+    if args.shape is None:
+        sessions.extend(realistic_sessions(args.generated, args.seed))
+    else:
+        sessions.extend(
+            generate_realistic_session(
+                args.seed + index, shape=args.shape, turns=args.turns
+            )
+            for index in range(args.generated)
+        )
 
     totals = {
         name: {"worst": 0.0, "user": [0, 0], "recov": [0, 0], "cost": 0.0}
@@ -121,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(
         f"{len(sessions)} sessions ({'' if args.no_examples else '3 examples + '}"
-        f"{args.generated} generated, seed {args.seed}), budget {args.budget:,}, "
+        f"{args.generated} generated{f' {args.shape}' if args.shape else ''}"
+        f"{f' of {args.turns} turns' if args.turns else ''}, seed {args.seed}), "
+        f"budget {args.budget:,}, "
         f"{elapsed:.1f} s",
         file=sys.stderr,
     )
