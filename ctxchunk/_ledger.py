@@ -254,8 +254,10 @@ class DList:
     def reversed(self) -> Iterator[Unit]:
         unit = self.tail
         while unit is not None:
+            prv = self.prv[unit]
             yield unit
-            unit = self.prv.get(unit)
+            # As in __iter__: carry on from the unit that came before it.
+            unit = self.prv.get(unit, prv)
 
 
 class SlotList:
@@ -359,9 +361,12 @@ class SlotList:
         p, o = self._p, self._o
         unit = self.tail
         while unit is not None:
+            prv = unit.links[p]
             yield unit
+            # As in __iter__: the unit just yielded may have been removed
+            # meanwhile; then carry on from the unit that came before it.
             links = unit.links
-            unit = links[p] if links[o] is self else None  # type: ignore[assignment]
+            unit = links[p] if links[o] is self else prv  # type: ignore[assignment]
 
 
 UnitList = DList | SlotList
@@ -422,17 +427,20 @@ class View:
     def tokenizer(self) -> Tokenizer:
         return self._tokenizer
 
-    def candidates(self, role: Role | None = None) -> Iterator[Unit | Part]:
+    def candidates(
+        self, role: Role | None = None, *, newest_first: bool = False
+    ) -> Iterator[Unit | Part]:
         w = self.ledger
         units = w.main if role is None else w.roles.get(role)
         if units is None:
             return
-        for unit in units:
+        for unit in units.reversed() if newest_first else units:
             if not w.evictable(unit):
                 continue
             if unit.group and len(unit.results()) > 1:
                 # A result cut into parts leaves part by part.
-                for chunk in unit.results():
+                results = unit.results()
+                for chunk in reversed(results) if newest_first else results:
                     part = Part(self, unit, chunk)
                     if part.live():
                         yield part

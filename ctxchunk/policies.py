@@ -155,13 +155,19 @@ class WindowView(Protocol):
         """The window's tokenizer."""
         ...
 
-    def candidates(self, role: Role | None = None) -> Iterator[UnitView]:
+    def candidates(
+        self, role: Role | None = None, *, newest_first: bool = False
+    ) -> Iterator[UnitView]:
         """Yield the units a policy may touch, oldest first, optionally of one role.
 
-        Evicting the unit just yielded is safe while iterating; other changes are
-        not. A unit is the same object on every walk, and a part of a tool result
-        compares equal (and hashes alike) to the same part yielded by another walk,
-        so a policy may keep the ones it has seen in a set.
+        With ``newest_first``, the same units in the opposite order (the parts of a
+        tool result too), walked lazily: a policy that acts on the newest few does
+        not read the rest of the window.
+
+        Evicting or masking the unit just yielded is safe while iterating, in either
+        order; other changes are not. A unit is the same object on every walk, and
+        a part of a tool result compares equal (and hashes alike) to the same part
+        yielded by another walk, so a policy may keep the ones it has seen in a set.
         """
         ...
 
@@ -833,7 +839,7 @@ class Recommended:
     ) -> Iterator[Action]:
         # Newest first: the cut lands late in the window, so the provider's cached
         # prefix (instructions and the older history) stays valid.
-        for unit in reversed(list(view.candidates(Role.TOOL))):
+        for unit in view.candidates(Role.TOOL, newest_first=True):
             if view.free >= goal:
                 return
             if unit.masked or not view.evictable(unit) or unit.tokens <= 0:

@@ -90,6 +90,27 @@ def test_iteration_goes_on_after_the_unit_just_seen_is_removed() -> None:
     assert seen == [units[0], units[1], units[2], units[4]]
 
 
+@given(st.integers(0, 8), st.sets(st.integers(0, 7)), st.booleans())
+def test_either_walk_goes_on_after_each_unit_removed_as_it_is_seen(
+    size: int, dropped: set[int], newest_first: bool
+) -> None:
+    # Recommended masks tool context newest first while it walks (a masked page
+    # part may leave, merged into its neighbour's marker).
+    for lst in (SlotList(0), DList()):
+        units = [_unit(i) for i in range(size)]
+        for unit in units:
+            lst.append(unit)
+        seen = []
+        for unit in lst.reversed() if newest_first else lst:
+            seen.append(unit)
+            if units.index(unit) in dropped:
+                lst.remove(unit)
+        assert seen == (units[::-1] if newest_first else units)
+        kept = [u for i, u in enumerate(units) if i not in dropped]
+        assert list(lst) == kept
+        assert list(lst.reversed()) == kept[::-1]
+
+
 def test_a_removed_unit_holds_no_other_unit() -> None:
     # Links are cleared on removal: no cycle keeps an evicted unit alive until
     # the garbage collector runs.

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ctxchunk._openai_chat import to_openai_chat
@@ -555,3 +555,111 @@ def test_recommended_takes_what_walking_the_whole_window_takes(
     assert [(e.chunk.id, e.reason) for e in windows[0].archive] == [
         (e.chunk.id, e.reason) for e in windows[1].archive
     ]
+
+
+class _CopiedView:
+    """A policy's view whose walks go over a copy of the candidates, taken first."""
+
+    def __init__(self, view):
+        self._view = view
+
+    def __getattr__(self, name):
+        return getattr(self._view, name)
+
+    def candidates(self, role=None, *, newest_first=False):
+        units = list(self._view.candidates(role))
+        return iter(units[::-1] if newest_first else units)
+
+
+class _OverACopy:
+    """A policy run over copied walks (the reference for lazy ones)."""
+
+    def __init__(self, policy):
+        self._policy = policy
+
+    def make_room(self, view, needed):
+        return self._policy.make_room(_CopiedView(view), needed)
+
+
+_WINDOW_OPS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("turn"),
+            st.sampled_from(["user", "assistant"]),
+            prose(max_words=120),
+        ),
+        st.tuples(
+            st.just("tools"), st.lists(prose(max_words=200), min_size=1, max_size=3)
+        ),
+        st.tuples(st.just("doc"), prose(max_words=600)),
+    ),
+    max_size=30,
+)
+
+
+@st.composite
+def _page_settings(draw):
+    """A window's settings with chunks large enough for a page's provenance line
+    (a document's chunk of 8 tokens holds none: SplitError)."""
+    budget = draw(st.integers(200, 3_000))
+    return {
+        "budget": budget,
+        "chunk_tokens": draw(st.integers(40, min(400, budget // 2))),
+        "protect_recent_turns": draw(st.integers(0, 2)),
+    }
+
+
+_LAMP = [
+    "lamp",
+    "refund",
+    "policy",
+    "warranty",
+    "order",
+    "shipped",
+    "today",
+    "the",
+    "store",
+]
+_PAGE = " ".join(w + ("." if i % 9 == 8 else "") for i, w in enumerate(_LAMP * 44))
+_CHAT = " ".join(_LAMP * 3)
+
+
+@given(settings=_page_settings(), ops=_WINDOW_OPS, keep_tools=st.integers(0, 1))
+@example(
+    # A page of ten parts, then turns: its parts are masked newest first, each
+    # merging into the marker of the part after it, so the walk goes on from a
+    # unit that has just left the window.
+    settings={"budget": 1_000, "chunk_tokens": 40, "protect_recent_turns": 0},
+    ops=[("doc", _PAGE)] + [("turn", "user", _CHAT), ("turn", "assistant", _CHAT)] * 4,
+    keep_tools=1,
+)
+def test_recommended_walks_lazily_what_it_took_over_a_copy(settings, ops, keep_tools):
+    """Recommended masks tool context newest first through a lazy walk that the
+    masks change as it goes (a page's part merges into its neighbour's marker, a
+    result's parts leave one by one): the window is the same, after every
+    operation, as with every walk made over a copy of the candidates first."""
+    policy = Recommended(keep_tools=keep_tools)
+    lazy = ContextWindow(**settings, policy=policy)
+    copied = ContextWindow(**settings, policy=_OverACopy(policy))
+    for step, op in enumerate(ops):
+        for window in (lazy, copied):
+            if op[0] == "turn":
+                window.add_turn(op[1], op[2])
+            elif op[0] == "tools":
+                window.add_tool_calls(
+                    [
+                        {
+                            "name": "search",
+                            "arguments": {"q": k},
+                            "result": text,
+                            "call_id": f"call_{step}_{k}",
+                        }
+                        for k, text in enumerate(op[1])
+                    ]
+                )
+            else:
+                window.add_document(op[1], url=f"https://example.com/{step % 3}")
+        assert to_openai_chat(lazy) == to_openai_chat(copied)
+        assert [e.chunk.id for e in lazy.archive] == [
+            e.chunk.id for e in copied.archive
+        ]
