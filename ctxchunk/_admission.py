@@ -234,10 +234,12 @@ class Admission(PolicyApplication):
             if not op.admits or op.admits[-1][1] != key:
                 break
             back, _, chunk = op.admits[-1]
-            if chunk.kind is Kind.TOOL_CALL and op.loss == back.loss:
-                # A call whose admission took nothing: giving it back frees no
-                # history, and its results' markers render with it, as the agent's
-                # call, rather than as calls of their own under made-up ids.
+            if chunk.kind is Kind.TOOL_CALL:
+                # A call stays: its results' markers render with it, as the agent's
+                # call. Given back, it would take them out of its group, and each
+                # would render as a call of its own under a made-up id (a call
+                # costs a few tokens; what it took comes within the allowance
+                # past the cap below).
                 break
             self._rollback(op, back)
             rest.insert(0, chunk)

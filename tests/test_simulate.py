@@ -1521,6 +1521,39 @@ class TestBatches:
         assert rendered[-1] == ["call_1_0"]
         assert self._as_sent(plan, rendered), rendered
 
+    @pytest.mark.parametrize("budget", [1_500, 3_000, 6_000])
+    def test_generated_parallel_steps_render_only_the_agents_call_ids(self, budget):
+        """Generated parallel-tool sessions at small budgets: at every request, each
+        call of the agent renders under its own id (a page read renders under
+        ctxchunk's read_document). Before, a step's last call that had taken history
+        to come in was given back to make room for its group's markers, and its
+        result's marker rendered as a call of its own, with a made-up id and {}
+        arguments (5 of 90 replays: seeds 0-9, these budgets, three policies)."""
+        from ctxchunk.policies import DropOldest, Recommended, RolePriority
+        from ctxchunk.render import to_openai_chat
+        from ctxchunk.tokens import get_tokenizer
+        from ctxchunk.window import ContextWindow
+
+        tok = get_tokenizer()
+        for seed in range(10):
+            session = generate_realistic_session(seed, shape="parallel_tools")
+            ids = {e.call_id for e in session.events if isinstance(e, ToolCallEvent)}
+            for policy in (Recommended(), DropOldest(), RolePriority()):
+                window = ContextWindow(budget, tokenizer=tok, policy=policy)
+                replay = _Replay(session, "w", window, tok, DEFAULT_PRICES["gpt-4o"])
+                for index, event in enumerate(session.events):
+                    replay.apply(index, event)
+                    if not isinstance(event, RequestEvent):
+                        continue
+                    made_up = [
+                        (call["id"], call["function"]["name"])
+                        for message in to_openai_chat(window)
+                        for call in message.get("tool_calls") or ()
+                        if call["id"] not in ids
+                        and call["function"]["name"] != "read_document"
+                    ]
+                    assert not made_up, (seed, policy, index, made_up)
+
     @pytest.mark.xfail(
         strict=True,
         reason="window: in a window too small for a step's result markers within "
