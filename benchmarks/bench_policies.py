@@ -17,9 +17,11 @@ Usage::
 
     python benchmarks/bench_policies.py --generated 20 --budget 16000 [--markdown]
 
-``--shape long_chat --turns 400`` generates sessions of one shape only (of
-``ctxchunk._generate.REALISTIC_SHAPES``), with that many user turns (default: the
-shape's own), to see how a policy's figures depend on the kind and length of session.
+``--chunk-tokens N`` replays with chunks of at most N tokens (default: a quarter of
+the budget, at most 2,000). ``--shape long_chat --turns 400`` generates sessions of
+one shape only (of ``ctxchunk._generate.REALISTIC_SHAPES``), with that many user
+turns (default: the shape's own), to see how a policy's figures depend on the kind
+and length of session.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--shape", choices=REALISTIC_SHAPES)
     parser.add_argument("--turns", type=int)
+    parser.add_argument(
+        "--chunk-tokens", type=int, help="default: simulate's, a quarter of the budget"
+    )
     args = parser.parse_args(argv)
     if args.turns is not None and args.shape is None:
         parser.error("--turns needs --shape (each shape has its own default length)")
@@ -103,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     started = time.perf_counter()
     for session in sessions:
-        result = simulate(session, POLICIES, budget=args.budget)
+        result = simulate(
+            session, POLICIES, budget=args.budget, chunk_tokens=args.chunk_tokens
+        )
         said = user_needles(session)
         for policy in result.policies:
             row = totals[policy.name]
@@ -143,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(sessions)} sessions ({'' if args.no_examples else '3 examples + '}"
         f"{args.generated} generated{f' {args.shape}' if args.shape else ''}"
         f"{f' of {args.turns} turns' if args.turns else ''}, seed {args.seed}), "
-        f"budget {args.budget:,}, "
+        f"budget {args.budget:,}"
+        f"{f', chunks of {args.chunk_tokens:,}' if args.chunk_tokens else ''}, "
         f"{elapsed:.1f} s",
         file=sys.stderr,
     )
