@@ -49,7 +49,7 @@ class PolicyApplication:
     _archive_epoch: int
     _chunk_tokens: int
     _count: Callable[[str], int]
-    # What chunks as one unit cost in a request (the window's method).
+    # What chunks as one unit cost in a request (Admission's method, a subclass).
     _cost: Callable[[Sequence[Chunk]], int]
 
     def _may_take(self, op: _Op, loss: int, *, piece: bool = True) -> bool:
