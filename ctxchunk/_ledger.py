@@ -347,26 +347,21 @@ class SlotList:
         return before
 
     def __iter__(self) -> Iterator[Unit]:
-        n, o = self._n, self._o
-        unit = self.head
-        while unit is not None:
-            nxt = unit.links[n]
-            yield unit
-            # The unit just yielded may have been removed meanwhile; then carry on
-            # from the unit that followed it.
-            links = unit.links
-            unit = links[n] if links[o] is self else nxt  # type: ignore[assignment]
+        return self._walk(self.head, self._n)
 
     def reversed(self) -> Iterator[Unit]:
-        p, o = self._p, self._o
-        unit = self.tail
+        return self._walk(self.tail, self._p)
+
+    def _walk(self, unit: Unit | None, step: int) -> Iterator[Unit]:
+        """Yield from ``unit`` on, following link ``step`` (next or previous)."""
+        o = self._o
         while unit is not None:
-            prv = unit.links[p]
+            following = unit.links[step]
             yield unit
-            # As in __iter__: the unit just yielded may have been removed
-            # meanwhile; then carry on from the unit that came before it.
+            # The unit just yielded may have been removed meanwhile; then carry on
+            # from the unit that followed it in this direction.
             links = unit.links
-            unit = links[p] if links[o] is self else prv  # type: ignore[assignment]
+            unit = links[step] if links[o] is self else following  # type: ignore[assignment]
 
 
 UnitList = DList | SlotList
