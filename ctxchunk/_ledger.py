@@ -432,9 +432,9 @@ class View:
         for unit in units.reversed() if newest_first else units:
             if not w.evictable(unit):
                 continue
-            if unit.group and len(unit.results()) > 1:
+            results = unit.results() if unit.group else ()
+            if len(results) > 1:
                 # A result cut into parts leaves part by part.
-                results = unit.results()
                 for chunk in reversed(results) if newest_first else results:
                     part = Part(self, unit, chunk)
                     if part.live():
